@@ -1,0 +1,195 @@
+/* trailpq convert SRC DST: options, the rejected-file lines, the summary. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "codec/codec.h"
+#include "lake/convert.h"
+
+static const char usage_text[] =
+	"usage: trailpq convert [options] SRC DST\n"
+	"\n"
+	"Converts the CloudTrail files under SRC (a local copy of a CloudTrail bucket,\n"
+	"as `aws s3 sync` makes it) into a Parquet lake under DST:\n"
+	"  DST/<table>/account=A/region=R/year=YYYY/month=MM/day=DD/part-*.parquet\n"
+	"\n"
+	"options:\n"
+	"  --compression C   zstd (default), snappy, gzip, lz4, none\n"
+	"  --level N         codec level (zstd 1..22, gzip 1..12)\n"
+	"  --threads N       worker threads (default: all cores)\n"
+	"  --since DATE      only delivery days on or after DATE (YYYY-MM-DD)\n"
+	"  --until DATE      only delivery days on or before DATE (YYYY-MM-DD)\n"
+	"  --quarantine DIR  copy rejected files to DIR (same relative keys)\n"
+	"  --json            print the summary as JSON on stdout\n"
+	"  --quiet           no summary on stderr\n"
+	"  -h, --help        this text\n"
+	"\n"
+	"exit status: 0 all converted, 3 some files rejected, 1 fatal error, 2 bad usage\n";
+
+static int parse_date(const char *s, int *out)
+{
+	int y, m, d;
+	char tail;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 ||
+	    d < 1 || d > 31)
+		return -1;
+	*out = y * 10000 + m * 100 + d;
+	return 0;
+}
+
+static void on_reject(void *ctx, const char *key, const struct tpq_error *e)
+{
+	char where[96] = "";
+	if (e->record >= 0 && e->offset >= 0)
+		snprintf(where, sizeof(where), " (record %lld, byte %lld)", (long long)e->record,
+			 (long long)e->offset);
+	else if (e->offset >= 0)
+		snprintf(where, sizeof(where), " (byte %lld)", (long long)e->offset);
+	fprintf(stderr, "trailpq: rejected %s: %s%s\n", key, e->msg[0] ? e->msg : tpq_status_str(e->status),
+		where);
+	(*(int *)ctx)++;
+}
+
+static void print_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+int tpq_cmd_convert(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"compression", required_argument, NULL, 'c'}, {"level", required_argument, NULL, 'l'},
+		{"threads", required_argument, NULL, 't'}, {"since", required_argument, NULL, 's'},
+		{"until", required_argument, NULL, 'u'}, {"quarantine", required_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'Q'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	struct tpq_convert_options o;
+	tpq_convert_options_init(&o);
+	int json = 0, quiet = 0, c, rejected = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': {
+			int k = tpq_codec_from_name(optarg);
+			if (k < 0 || !tpq_codec_supported((enum tpq_codec)k)) {
+				tpq_cli_errorf("unknown compression '%s' (zstd, snappy, gzip, lz4, none)", optarg);
+				return 2;
+			}
+			o.codec = (enum tpq_codec)k;
+			break;
+		}
+		case 'l':
+			o.level = atoi(optarg);
+			break;
+		case 't':
+			o.threads = atoi(optarg);
+			if (o.threads < 1 || o.threads > 256) {
+				tpq_cli_errorf("--threads takes a number from 1 to 256");
+				return 2;
+			}
+			break;
+		case 's':
+		case 'u':
+			if (parse_date(optarg, c == 's' ? &o.since : &o.until)) {
+				tpq_cli_errorf("--%s takes a date YYYY-MM-DD, not '%s'",
+					       c == 's' ? "since" : "until", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			o.quarantine_dir = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'Q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		tpq_cli_errorf("convert needs SRC and DST");
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *src = argv[optind], *dst = argv[optind + 1];
+	o.on_reject = on_reject;
+	o.ctx = &rejected;
+	struct tpq_convert_stats s;
+	struct tpq_error err;
+	tpq_error_clear(&err);
+	enum tpq_status st = tpq_convert(src, dst, &o, &s, &err);
+	if (st) {
+		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
+			       err.msg[0] ? err.msg : tpq_status_str(st));
+		return 1;
+	}
+	double mb = (double)s.bytes_json / 1e6;
+	if (!quiet) {
+		fprintf(stderr,
+			"trailpq: %llu objects: %llu cloudtrail, %llu insight, %llu networkactivity, "
+			"%llu digest, %llu config, %llu other; %llu converted, %llu rejected\n",
+			(unsigned long long)s.objects,
+			(unsigned long long)s.files_by_kind[TPQ_KEY_CLOUDTRAIL],
+			(unsigned long long)s.files_by_kind[TPQ_KEY_INSIGHT],
+			(unsigned long long)s.files_by_kind[TPQ_KEY_NETWORK],
+			(unsigned long long)s.files_by_kind[TPQ_KEY_DIGEST],
+			(unsigned long long)s.files_by_kind[TPQ_KEY_CONFIG],
+			(unsigned long long)s.files_by_kind[TPQ_KEY_OTHER],
+			(unsigned long long)s.files_converted, (unsigned long long)s.files_rejected);
+		fprintf(stderr,
+			"trailpq: %llu records, %llu duplicates dropped; rows: %llu cloudtrail, %llu insight, "
+			"%llu networkactivity; %llu partitions, %llu files written\n",
+			(unsigned long long)s.records, (unsigned long long)s.duplicates,
+			(unsigned long long)s.rows_by_table[0], (unsigned long long)s.rows_by_table[1],
+			(unsigned long long)s.rows_by_table[2], (unsigned long long)s.partitions,
+			(unsigned long long)s.files_written);
+		fprintf(stderr,
+			"trailpq: %.1f MB in (%.1f MB JSON), %.1f MB out, %.2f s, %.1f MB/s of JSON\n",
+			(double)s.bytes_in / 1e6, mb, (double)s.bytes_out / 1e6, s.seconds,
+			s.seconds > 0 ? mb / s.seconds : 0.0);
+	}
+	if (json) {
+		printf("{\"source\":");
+		print_json_str(stdout, src);
+		printf(",\"destination\":");
+		print_json_str(stdout, dst);
+		printf(",\"objects\":%llu,\"files\":{", (unsigned long long)s.objects);
+		for (int k = 0; k < TPQ_KEY_N_KINDS; k++)
+			printf("%s\"%s\":%llu", k ? "," : "", tpq_key_kind_name((enum tpq_key_kind)k),
+			       (unsigned long long)s.files_by_kind[k]);
+		printf("},\"files_out_of_range\":%llu,\"files_converted\":%llu,\"files_rejected\":%llu,"
+		       "\"records\":%llu,\"duplicates\":%llu,\"rows\":{\"cloudtrail\":%llu,"
+		       "\"cloudtrail_insight\":%llu,\"cloudtrail_networkactivity\":%llu},"
+		       "\"partitions\":%llu,\"files_written\":%llu,\"bytes_in\":%llu,\"bytes_json\":%llu,"
+		       "\"bytes_out\":%llu,\"seconds\":%.3f}\n",
+		       (unsigned long long)s.files_out_of_range, (unsigned long long)s.files_converted,
+		       (unsigned long long)s.files_rejected, (unsigned long long)s.records,
+		       (unsigned long long)s.duplicates, (unsigned long long)s.rows_by_table[0],
+		       (unsigned long long)s.rows_by_table[1], (unsigned long long)s.rows_by_table[2],
+		       (unsigned long long)s.partitions, (unsigned long long)s.files_written,
+		       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_json,
+		       (unsigned long long)s.bytes_out, s.seconds);
+	}
+	return s.files_rejected ? 3 : 0;
+}

@@ -1,0 +1,39 @@
+/* Sources: where CloudTrail objects come from (a local copy of a bucket now,
+ * S3 later). A small vtable so the converter cannot tell them apart. Keys
+ * are '/'-separated paths relative to the source root. */
+#ifndef TPQ_IO_SOURCE_H
+#define TPQ_IO_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trailpq/trailpq.h"
+#include "util/buf.h"
+
+struct tpq_object {
+	const char *key;        /* borrowed for the duration of the callback */
+	uint64_t size;
+	int64_t mtime_ns;       /* local files; 0 when unknown */
+	const char *etag;       /* S3; "" for local files */
+};
+
+/* Return 0 to go on listing, nonzero to stop. */
+typedef int (*tpq_list_fn)(void *ctx, const struct tpq_object *obj);
+
+struct tpq_source {
+	/* Lists every object whose key starts with `prefix` ("" for all), in no
+	 * particular order. Unreadable directories are reported through err. */
+	enum tpq_status (*list)(struct tpq_source *s, const char *prefix, tpq_list_fn fn, void *ctx,
+				struct tpq_error *err);
+	/* Reads a whole object into out (replacing its content), leaving at
+	 * least `pad` zeroed, readable bytes after the end. At most max bytes
+	 * (TPQ_ELIMIT past it). Thread-safe. */
+	enum tpq_status (*read)(struct tpq_source *s, const char *key, size_t pad, size_t max,
+				struct tpq_buf *out, struct tpq_error *err);
+	void (*free)(struct tpq_source *s);
+};
+
+/* A local directory. NULL on error (err says why). */
+struct tpq_source *tpq_source_local_new(const char *root, struct tpq_error *err);
+
+#endif

@@ -1,0 +1,58 @@
+/* trailpq convert: a CloudTrail bucket (a local copy) into a partitioned
+ * Parquet lake.
+ *
+ * The run, stage by stage:
+ *   list     every object under SRC, classified by key (cloudtrail/keys.h)
+ *   read     workers take files one at a time: read, inflate, split and
+ *            validate the whole file (all or nothing), and route each record
+ *            to its partition (table, account, region, day of its eventTime)
+ *   write    workers take partitions: sort the records by eventtime (ties by
+ *            eventID and content), drop re-delivered duplicates (same eventID,
+ *            same content), shred them into a Parquet writer, and publish the
+ *            file by fsync + rename + directory fsync
+ * The output does not depend on the number of threads. */
+#ifndef TPQ_LAKE_CONVERT_H
+#define TPQ_LAKE_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cloudtrail/keys.h"
+#include "trailpq/trailpq.h"
+
+struct tpq_convert_stats {
+	uint64_t objects;                       /* listed */
+	uint64_t files_by_kind[TPQ_KEY_N_KINDS];
+	uint64_t files_out_of_range;            /* data files outside --since/--until */
+	uint64_t files_converted, files_rejected;
+	uint64_t records, duplicates;
+	uint64_t rows_by_table[3];              /* cloudtrail, insight, networkactivity */
+	uint64_t partitions, files_written;
+	uint64_t bytes_in, bytes_json, bytes_out;
+	double seconds;
+};
+
+/* Called once per rejected file, from any worker (calls are serialised). */
+typedef void (*tpq_reject_fn)(void *ctx, const char *key, const struct tpq_error *e);
+
+struct tpq_convert_options {
+	int threads;                 /* 0: all cores */
+	enum tpq_codec codec;        /* default ZSTD */
+	int level;                   /* 0: codec default */
+	int since, until;            /* YYYYMMDD delivery dates, 0 = open */
+	const char *quarantine_dir;  /* copy rejected files there (NULL: no) */
+	size_t row_group_bytes;      /* 0: writer default */
+	tpq_reject_fn on_reject;
+	void *ctx;
+};
+
+void tpq_convert_options_init(struct tpq_convert_options *o);
+
+/* Runs one conversion. TPQ_OK also when some files were rejected (see
+ * stats->files_rejected); an error status only for what stops the run
+ * (unreadable SRC, unwritable DST, out of memory). */
+enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
+			    struct tpq_convert_stats *stats, struct tpq_error *err);
+
+#endif

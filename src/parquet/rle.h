@@ -1,0 +1,38 @@
+/* The RLE / bit-packing hybrid of Parquet's Encodings.md, used for definition
+ * and repetition levels and for dictionary indices.
+ *
+ *   rle-bit-packed-hybrid: <length> <encoded-data>   (length only for levels in data page v1)
+ *   encoded-data := <run>*
+ *   run := <bit-packed-run> | <rle-run>
+ *   bit-packed-run := <varint (n_groups << 1 | 1)> <n_groups * 8 values, bit_width bits each, LSB first>
+ *   rle-run := <varint (count << 1)> <value in ceil(bit_width / 8) bytes, little-endian>
+ *
+ * The encoder chooses runs so that repeated values (>= 8 in a row) become RLE
+ * runs and the rest bit-packed groups of 8. Bit widths 0..32. */
+#ifndef TPQ_PARQUET_RLE_H
+#define TPQ_PARQUET_RLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trailpq/trailpq.h"
+#include "util/buf.h"
+
+/* Number of bits needed for values 0..max_value (0 for max_value 0). */
+int tpq_bit_width(uint32_t max_value);
+
+/* Appends the hybrid encoding of values[0..n) (each < 2^bit_width) to out,
+ * without any length prefix. Errors are sticky in `out`. */
+void tpq_rle_encode(struct tpq_buf *out, const uint32_t *values, size_t n, int bit_width);
+
+/* Same, for 8-bit values (definition/repetition levels). */
+void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width);
+
+/* Decodes exactly n values from p[0..len) into values. Sets *used to the bytes
+ * consumed (a final bit-packed group may hold padding values past n; the whole
+ * group counts as used). Returns TPQ_ECORRUPT if the input ends early, a run
+ * header is malformed, or bit_width is not in 0..32. */
+enum tpq_status tpq_rle_decode(const uint8_t *p, size_t len, int bit_width,
+			       uint32_t *values, size_t n, size_t *used);
+
+#endif

@@ -1,0 +1,1449 @@
+/* The Parquet writer.
+ *
+ * Each leaf column keeps the page being filled (levels as bytes, values as
+ * either dictionary indices or PLAIN bytes) and the finished, compressed pages
+ * of the open row group's column chunk. Pages are cut only in end_row, so
+ * every page starts at a row boundary: the offset index's first_row_index is
+ * exact and readers may skip pages without reassembling rows across them.
+ *
+ * Dictionary: a column starts dictionary-encoded. Its dictionary is an
+ * open-addressing table of (offset, length) into a byte arena. When the
+ * dictionary's PLAIN size passes dict_max_bytes (checked at row boundaries),
+ * or when the first page shows the values are nearly all distinct, the page
+ * is cut and the rest of the chunk is PLAIN: the pages already written keep
+ * their indices into the dictionary page, which is written first at chunk end.
+ *
+ * Statistics: min/max per page and per chunk in the type's order (signed
+ * integers, unsigned bytewise strings, false < true); string bounds are
+ * truncated to stats_max_len on a UTF-8 boundary, the max rounded up by
+ * incrementing its last ASCII byte so it stays an upper bound. A value is
+ * compared only when it differs from the previous one of its column, which
+ * makes the common runs of equal strings cheap.
+ *
+ * Row group close: dictionary page then data pages of column 0, then of
+ * column 1, ..., then the row group's Bloom filters. Column and offset indexes
+ * wait in memory (a few bytes per page) until finish writes them before the
+ * footer. Nothing here depends on time or threads, so output is reproducible. */
+#include "parquet/writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "codec/codec.h"
+#include "parquet/bloom.h"
+#include "parquet/rle.h"
+#include "util/error.h"
+
+#ifndef TPQ_BUILD
+#define TPQ_BUILD "unknown"
+#endif
+
+#define DEFAULT_PAGE_ROWS 20000
+
+const char *tpq_created_by(void)
+{
+	return "trailpq version " TPQ_VERSION_STRING " (build " TPQ_BUILD ")";
+}
+
+void tpq_pw_options_init(struct tpq_pw_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->codec = TPQ_CODEC_ZSTD;
+	o->page_bytes = 1u << 20;
+	o->row_group_bytes = 128u << 20;
+	o->dict_max_bytes = 1u << 20;
+	o->dictionary = true;
+	o->page_index = true;
+	o->statistics = true;
+	o->stats_max_len = 64;
+	o->bloom_fpp = 0.01;
+	o->bloom_max_bytes = 1u << 20;
+}
+
+/* A min or max value kept for statistics: bytes for BYTE_ARRAY, else the
+ * 8-byte little-endian image of an int64 (booleans as 0/1). */
+struct bound {
+	struct tpq_buf b;
+	int64_t i;
+};
+
+struct page_meta {
+	int64_t offset;          /* within the chunk's page buffer, then the file */
+	int32_t size;            /* header + compressed data */
+	int64_t first_row;
+	int64_t nulls;
+	bool all_null;
+	uint8_t *min, *max;      /* owned, index bounds (maybe truncated) */
+	size_t min_len, max_len;
+};
+
+struct chunk_index {
+	struct page_meta *pages;
+	size_t n_pages;
+	enum tpq_boundary_order order;
+	/* where the indexes and Bloom filter were written */
+	int64_t ci_offset, oi_offset;
+	int32_t ci_len, oi_len;
+};
+
+struct dict {
+	uint32_t *slots;         /* entry index + 1, 0 = empty */
+	size_t n_slots;          /* power of two */
+	struct tpq_buf bytes;    /* values back to back (BYTE_ARRAY) or 8-byte ints */
+	uint32_t *offs, *lens;   /* per entry */
+	size_t n, cap;
+	size_t plain_size;       /* the dictionary page's PLAIN size */
+};
+
+struct bloom_set {
+	uint64_t *slots;         /* hash values, 0 = empty (hash 0 kept in has_zero) */
+	size_t n_slots, n;
+	bool has_zero;
+};
+
+struct col {
+	const struct tpq_schema_node *node;
+	int max_def, max_rep;
+	enum tpq_type type;
+	bool want_dict, want_bloom, want_stats;
+	/* the page being filled */
+	uint8_t *defs, *reps;
+	size_t n_levels, cap_levels;
+	size_t n_values;         /* non-null values in the page */
+	uint32_t *idx;
+	size_t n_idx, cap_idx;
+	struct tpq_buf plain;    /* PLAIN values (BOOLEAN: one byte per value, packed at cut) */
+	int64_t page_first_row;
+	int64_t page_nulls;
+	int64_t row_starts;      /* entries with repetition level 0: rows begun */
+	bool page_has_bounds;
+	struct bound page_min, page_max;
+	/* last value seen, to skip repeated comparisons */
+	bool have_last;
+	struct tpq_buf last;
+	int64_t last_i;
+	/* the chunk */
+	bool dict_on;            /* still dictionary-encoding */
+	bool dict_fallback;
+	struct dict dict;
+	struct tpq_buf pages;    /* finished data pages: header + compressed body */
+	struct page_meta *pm;
+	size_t n_pm, cap_pm;
+	int64_t num_values;
+	int64_t uncompressed;    /* data pages incl. headers */
+	int32_t n_dict_data_pages, n_plain_data_pages;
+	int64_t chunk_nulls;
+	bool chunk_has_bounds;
+	struct bound chunk_min, chunk_max;
+	struct bloom_set bloom;
+};
+
+struct rg_meta {
+	struct tpq_row_group rg;
+	struct chunk_index *ci;  /* per column */
+};
+
+struct tpq_pw {
+	const struct tpq_schema *schema;
+	struct tpq_pw_options opt;
+	char *created_by;
+	struct tpq_key_value *kv;
+	size_t n_kv;
+	struct tpq_sink *sink;
+	struct tpq_codec_ctx *codec;
+	struct col *cols;
+	size_t n_cols;
+	int64_t rows, rg_rows;
+	int64_t rg_first_row;
+	struct rg_meta *rgs;
+	size_t n_rgs, cap_rgs;
+	struct tpq_buf scratch, comp, hdr;
+	enum tpq_status err;
+	struct tpq_error error;
+	bool finished;
+};
+
+static void fail(struct tpq_pw *w, enum tpq_status st, const char *msg)
+{
+	if (!w->err) {
+		w->err = st;
+		tpq_error_set(&w->error, st, "%s", msg);
+	}
+}
+
+/* ---- small growth helpers ---- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*p, c * elem);
+	if (!n)
+		return -1;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+/* ---- hashing for the dictionary and Bloom sets ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int bloom_add(struct bloom_set *s, uint64_t h)
+{
+	if (h == 0) {
+		s->has_zero = true;
+		return 0;
+	}
+	if ((s->n + 1) * 2 > s->n_slots) {
+		size_t ns = s->n_slots ? s->n_slots * 2 : 1024;
+		uint64_t *nsl = calloc(ns, sizeof(uint64_t));
+		if (!nsl)
+			return -1;
+		for (size_t i = 0; i < s->n_slots; i++) {
+			uint64_t v = s->slots[i];
+			if (!v)
+				continue;
+			size_t j = mix64(v) & (ns - 1);
+			while (nsl[j])
+				j = (j + 1) & (ns - 1);
+			nsl[j] = v;
+		}
+		free(s->slots);
+		s->slots = nsl;
+		s->n_slots = ns;
+	}
+	size_t j = mix64(h) & (s->n_slots - 1);
+	while (s->slots[j]) {
+		if (s->slots[j] == h)
+			return 0;
+		j = (j + 1) & (s->n_slots - 1);
+	}
+	s->slots[j] = h;
+	s->n++;
+	return 0;
+}
+
+static void bloom_set_reset(struct bloom_set *s)
+{
+	if (s->slots)
+		memset(s->slots, 0, s->n_slots * sizeof(uint64_t));
+	s->n = 0;
+	s->has_zero = false;
+}
+
+/* Returns the dictionary index of value (p, n), adding it if new; -1 on OOM. */
+static int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h)
+{
+	if ((d->n + 1) * 2 > d->n_slots) {
+		size_t ns = d->n_slots ? d->n_slots * 2 : 1024;
+		uint32_t *nsl = calloc(ns, sizeof(uint32_t));
+		if (!nsl)
+			return -1;
+		for (size_t e = 0; e < d->n; e++) {
+			const uint8_t *v = d->bytes.p + d->offs[e];
+			size_t j = tpq_xxh64(v, d->lens[e], 0) & (ns - 1);
+			while (nsl[j])
+				j = (j + 1) & (ns - 1);
+			nsl[j] = (uint32_t)e + 1;
+		}
+		free(d->slots);
+		d->slots = nsl;
+		d->n_slots = ns;
+	}
+	size_t j = h & (d->n_slots - 1);
+	for (;;) {
+		uint32_t s = d->slots[j];
+		if (!s)
+			break;
+		uint32_t e = s - 1;
+		if (d->lens[e] == n && memcmp(d->bytes.p + d->offs[e], p, n) == 0)
+			return e;
+		j = (j + 1) & (d->n_slots - 1);
+	}
+	if (d->n >= UINT32_MAX - 1 || d->bytes.len + n > UINT32_MAX)
+		return -1;
+	if (d->n == d->cap) {
+		size_t c = d->cap ? d->cap * 2 : 256;
+		uint32_t *no = realloc(d->offs, c * sizeof(uint32_t));
+		if (!no)
+			return -1;
+		d->offs = no;
+		uint32_t *nl = realloc(d->lens, c * sizeof(uint32_t));
+		if (!nl)
+			return -1;
+		d->lens = nl;
+		d->cap = c;
+	}
+	d->offs[d->n] = (uint32_t)d->bytes.len;
+	d->lens[d->n] = (uint32_t)n;
+	tpq_buf_put(&d->bytes, p, n);
+	if (d->bytes.err)
+		return -1;
+	d->slots[j] = (uint32_t)d->n + 1;
+	return (int64_t)d->n++;
+}
+
+static void dict_reset(struct dict *d)
+{
+	if (d->slots)
+		memset(d->slots, 0, d->n_slots * sizeof(uint32_t));
+	tpq_buf_reset(&d->bytes);
+	d->n = 0;
+	d->plain_size = 0;
+}
+
+/* ---- statistics ---- */
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static void bound_set(struct bound *b, const void *p, size_t n, int64_t i)
+{
+	tpq_buf_reset(&b->b);
+	tpq_buf_put(&b->b, p, n);
+	b->i = i;
+}
+
+/* Folds a value into (min, max). For BYTE_ARRAY p/n are the bytes; for the
+ * other types `i` is the value. */
+static void bounds_update(enum tpq_type t, bool *has, struct bound *mn, struct bound *mx,
+			  const void *p, size_t n, int64_t i)
+{
+	if (!*has) {
+		bound_set(mn, p, n, i);
+		bound_set(mx, p, n, i);
+		*has = true;
+		return;
+	}
+	if (t == TPQ_T_BYTE_ARRAY) {
+		if (cmp_bytes(p, n, mn->b.p, mn->b.len) < 0)
+			bound_set(mn, p, n, i);
+		else if (cmp_bytes(p, n, mx->b.p, mx->b.len) > 0)
+			bound_set(mx, p, n, i);
+	} else {
+		if (i < mn->i)
+			mn->i = i;
+		if (i > mx->i)
+			mx->i = i;
+	}
+}
+
+/* The statistics image of a bound: PLAIN encoding without length prefix. */
+static size_t bound_image(enum tpq_type t, const struct bound *b, uint8_t tmp[8], const uint8_t **out)
+{
+	switch (t) {
+	case TPQ_T_BYTE_ARRAY:
+		*out = b->b.p ? b->b.p : tmp;
+		return b->b.len;
+	case TPQ_T_BOOLEAN:
+		tmp[0] = (uint8_t)(b->i != 0);
+		*out = tmp;
+		return 1;
+	case TPQ_T_INT32:
+		for (int k = 0; k < 4; k++)
+			tmp[k] = (uint8_t)((uint64_t)b->i >> (8 * k));
+		*out = tmp;
+		return 4;
+	default:
+		for (int k = 0; k < 8; k++)
+			tmp[k] = (uint8_t)((uint64_t)b->i >> (8 * k));
+		*out = tmp;
+		return 8;
+	}
+}
+
+/* Length of the longest prefix of p[0..n) that is at most max bytes and ends
+ * on a UTF-8 character boundary. */
+static size_t utf8_cut(const uint8_t *p, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t k = max;
+	while (k > 0 && (p[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
+
+/* Makes an owned copy of a min (truncated down) or max (truncated and
+ * rounded up). Returns false when no valid bound can be made (then *out is
+ * NULL). *exact says whether the bound is the real value. */
+static bool make_bound(enum tpq_type t, const struct bound *b, bool is_max, size_t max_len,
+		       uint8_t **out, size_t *len, bool *exact)
+{
+	uint8_t tmp[8];
+	const uint8_t *img;
+	size_t n = bound_image(t, b, tmp, &img);
+	*out = NULL;
+	*exact = true;
+	if (t == TPQ_T_BYTE_ARRAY && n > max_len) {
+		size_t k = utf8_cut(img, n, max_len);
+		*exact = false;
+		if (is_max) {
+			/* Round up: the last ASCII byte below 0x7f is incremented and the
+			 * rest dropped; the result is still UTF-8 and sorts above every
+			 * string with the original prefix. */
+			while (k > 0 && img[k - 1] >= 0x7f)
+				k--;
+			if (k == 0)
+				return false;
+			*out = malloc(k);
+			if (!*out)
+				return false;
+			memcpy(*out, img, k);
+			(*out)[k - 1]++;
+			*len = k;
+			return true;
+		}
+		n = k;
+	}
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return false;
+	if (n)
+		memcpy(*out, img, n);
+	*len = n;
+	return true;
+}
+
+/* ---- creation ---- */
+
+static void col_release(struct col *c)
+{
+	free(c->defs);
+	free(c->reps);
+	free(c->idx);
+	tpq_buf_release(&c->plain);
+	tpq_buf_release(&c->page_min.b);
+	tpq_buf_release(&c->page_max.b);
+	tpq_buf_release(&c->chunk_min.b);
+	tpq_buf_release(&c->chunk_max.b);
+	tpq_buf_release(&c->last);
+	free(c->dict.slots);
+	tpq_buf_release(&c->dict.bytes);
+	free(c->dict.offs);
+	free(c->dict.lens);
+	tpq_buf_release(&c->pages);
+	for (size_t i = 0; i < c->n_pm; i++) {
+		free(c->pm[i].min);
+		free(c->pm[i].max);
+	}
+	free(c->pm);
+	free(c->bloom.slots);
+}
+
+struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_options *opt,
+			  struct tpq_sink *sink, struct tpq_error *err)
+{
+	if (!schema || !schema->finished || !sink) {
+		tpq_error_set(err, TPQ_EINVAL, "writer needs a finished schema and a sink");
+		return NULL;
+	}
+	struct tpq_pw *w = calloc(1, sizeof(*w));
+	if (!w)
+		goto oom;
+	tpq_error_clear(&w->error);
+	w->schema = schema;
+	if (opt)
+		w->opt = *opt;
+	else
+		tpq_pw_options_init(&w->opt);
+	if (!tpq_codec_supported(w->opt.codec)) {
+		tpq_error_set(err, TPQ_EUNSUPPORTED, "codec %d is not supported by this build",
+			      (int)w->opt.codec);
+		free(w);
+		return NULL;
+	}
+	if (w->opt.page_bytes < 1024)
+		w->opt.page_bytes = 1024;
+	if (w->opt.stats_max_len < 8)
+		w->opt.stats_max_len = 8;
+	if (!(w->opt.bloom_fpp > 0 && w->opt.bloom_fpp < 1))
+		w->opt.bloom_fpp = 0.01;
+	if (w->opt.bloom_max_bytes < 32)
+		w->opt.bloom_max_bytes = 32;
+	w->sink = sink;
+	w->created_by = strdup(w->opt.created_by ? w->opt.created_by : tpq_created_by());
+	w->codec = tpq_codec_ctx_new();
+	w->n_cols = schema->n_leaves;
+	w->cols = calloc(w->n_cols, sizeof(struct col));
+	if (!w->created_by || !w->codec || !w->cols)
+		goto oom_free;
+	if (w->opt.n_kv) {
+		w->kv = calloc(w->opt.n_kv, sizeof(*w->kv));
+		if (!w->kv)
+			goto oom_free;
+		w->n_kv = w->opt.n_kv;
+		for (size_t i = 0; i < w->n_kv; i++) {
+			w->kv[i].key = strdup(w->opt.kv[i].key ? w->opt.kv[i].key : "");
+			w->kv[i].value = w->opt.kv[i].value ? strdup(w->opt.kv[i].value) : NULL;
+			if (!w->kv[i].key || (w->opt.kv[i].value && !w->kv[i].value))
+				goto oom_free;
+		}
+	}
+	w->opt.kv = NULL;
+	w->opt.created_by = NULL;
+	for (size_t i = 0; i < w->n_cols; i++) {
+		struct col *c = &w->cols[i];
+		c->node = &schema->nodes[schema->leaves[i]];
+		c->max_def = c->node->max_def;
+		c->max_rep = c->node->max_rep;
+		c->type = c->node->type;
+		if (c->max_def > 255 || c->max_rep > 255 ||
+		    (c->type != TPQ_T_BOOLEAN && c->type != TPQ_T_INT32 && c->type != TPQ_T_INT64 &&
+		     c->type != TPQ_T_BYTE_ARRAY)) {
+			tpq_error_set(err, TPQ_EUNSUPPORTED, "column '%s' has an unsupported type or nesting",
+				      c->node->name);
+			tpq_pw_free(w);
+			return NULL;
+		}
+		c->want_dict = w->opt.dictionary && c->type != TPQ_T_BOOLEAN &&
+			       !(c->node->flags & TPQ_COL_NO_DICT);
+		c->want_bloom = (c->node->flags & TPQ_COL_BLOOM) && c->type != TPQ_T_BOOLEAN;
+		c->want_stats = w->opt.statistics && !(c->node->flags & TPQ_COL_NO_STATS);
+		c->dict_on = c->want_dict;
+	}
+	/* PAR1 */
+	enum tpq_status st = tpq_sink_write(sink, "PAR1", 4, err);
+	if (st) {
+		tpq_pw_free(w);
+		return NULL;
+	}
+	return w;
+oom_free:
+	tpq_pw_free(w);
+oom:
+	tpq_error_set(err, TPQ_ENOMEM, "out of memory creating the Parquet writer");
+	return NULL;
+}
+
+/* ---- value puts ---- */
+
+static inline bool levels_room(struct tpq_pw *w, struct col *c)
+{
+	if (c->n_levels < c->cap_levels)
+		return true;
+	size_t cap = c->cap_levels ? c->cap_levels * 2 : 1024;
+	uint8_t *d = realloc(c->defs, cap);
+	if (!d)
+		goto oom;
+	c->defs = d;
+	uint8_t *r = realloc(c->reps, cap);
+	if (!r)
+		goto oom;
+	c->reps = r;
+	c->cap_levels = cap;
+	return true;
+oom:
+	fail(w, TPQ_ENOMEM, "out of memory buffering levels");
+	return false;
+}
+
+static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
+{
+	if (w->err)
+		return NULL;
+	if (col < 0 || (size_t)col >= w->n_cols) {
+		fail(w, TPQ_EINVAL, "column index out of range");
+		return NULL;
+	}
+	struct col *c = &w->cols[col];
+	if (def < 0 || def > c->max_def || rep < 0 || rep > c->max_rep) {
+		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
+		return NULL;
+	}
+	if (!levels_room(w, c))
+		return NULL;
+	c->defs[c->n_levels] = (uint8_t)def;
+	c->reps[c->n_levels] = (uint8_t)rep;
+	c->n_levels++;
+	c->row_starts += rep == 0;
+	return c;
+}
+
+void tpq_pw_put_null(struct tpq_pw *w, int col, int def, int rep)
+{
+	struct col *c = col_for(w, col, def, rep);
+	if (!c)
+		return;
+	if (def == c->max_def) {
+		c->n_levels--;
+		fail(w, TPQ_EINVAL, "a null needs a definition level below the column's maximum");
+		return;
+	}
+	c->page_nulls++;
+}
+
+void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
+{
+	if (w->err)
+		return;
+	if (node < 0 || (size_t)node >= w->schema->n_nodes) {
+		fail(w, TPQ_EINVAL, "schema node out of range");
+		return;
+	}
+	const struct tpq_schema_node *n = &w->schema->nodes[node];
+	for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++)
+		tpq_pw_put_null(w, l, def, rep);
+}
+
+/* Records a present value: into the dictionary (if on) or the PLAIN buffer,
+ * and into statistics and the Bloom set. */
+static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	c->n_values++;
+	bool same = c->have_last &&
+		    (c->type == TPQ_T_BYTE_ARRAY ? (c->last.len == n && memcmp(c->last.p, p, n) == 0)
+						 : c->last_i == iv);
+	if (same && c->dict_on && c->n_idx > 0) {
+		if (c->n_idx == c->cap_idx &&
+		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
+			fail(w, TPQ_ENOMEM, "out of memory");
+			return;
+		}
+		c->idx[c->n_idx] = c->idx[c->n_idx - 1];
+		c->n_idx++;
+		return;
+	}
+	uint64_t h = 0;
+	if (c->dict_on || (c->want_bloom && !same))
+		h = tpq_xxh64(p, n, 0);
+	if (c->dict_on) {
+		int64_t e = dict_lookup(&c->dict, p, n, h);
+		if (e < 0) {
+			fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
+			return;
+		}
+		if ((size_t)e + 1 == c->dict.n)
+			c->dict.plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
+		if (c->n_idx == c->cap_idx &&
+		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
+			fail(w, TPQ_ENOMEM, "out of memory");
+			return;
+		}
+		c->idx[c->n_idx++] = (uint32_t)e;
+	} else {
+		struct tpq_buf *b = &c->plain;
+		switch (c->type) {
+		case TPQ_T_BYTE_ARRAY:
+			tpq_buf_put_le32(b, (uint32_t)n);
+			tpq_buf_put(b, p, n);
+			break;
+		case TPQ_T_BOOLEAN:
+			tpq_buf_put_u8(b, (uint8_t)(iv != 0));
+			break;
+		default:
+			tpq_buf_put(b, p, n);
+			break;
+		}
+		if (b->err) {
+			fail(w, b->err, "out of memory buffering values");
+			return;
+		}
+	}
+	if (same)
+		return;
+	if (c->want_bloom && bloom_add(&c->bloom, h)) {
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return;
+	}
+	if (c->want_stats)
+		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
+	c->have_last = true;
+	if (c->type == TPQ_T_BYTE_ARRAY) {
+		tpq_buf_reset(&c->last);
+		tpq_buf_put(&c->last, p, n);
+		if (c->last.err)
+			fail(w, TPQ_ENOMEM, "out of memory");
+	} else {
+		c->last_i = iv;
+	}
+}
+
+void tpq_pw_put_bytes(struct tpq_pw *w, int col, int rep, const void *p, size_t n)
+{
+	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
+		col_for(w, col, 0, 0);
+		return;
+	}
+	struct col *c = &w->cols[col];
+	if (c->type != TPQ_T_BYTE_ARRAY) {
+		fail(w, TPQ_EINVAL, "put_bytes on a column that is not BYTE_ARRAY");
+		return;
+	}
+	if (n > UINT32_MAX - 8) {
+		fail(w, TPQ_ELIMIT, "value too large for a Parquet BYTE_ARRAY");
+		return;
+	}
+	if (!col_for(w, col, c->max_def, rep))
+		return;
+	put_value(w, c, n ? p : "", n, 0);
+}
+
+static void put_int(struct tpq_pw *w, int col, int rep, int64_t v, enum tpq_type want)
+{
+	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
+		col_for(w, col, 0, 0);
+		return;
+	}
+	struct col *c = &w->cols[col];
+	if (c->type != want) {
+		fail(w, TPQ_EINVAL, "value put has the wrong type for its column");
+		return;
+	}
+	if (!col_for(w, col, c->max_def, rep))
+		return;
+	uint8_t le[8];
+	size_t n = want == TPQ_T_INT32 ? 4 : want == TPQ_T_INT64 ? 8 : 1;
+	for (size_t k = 0; k < 8; k++)
+		le[k] = (uint8_t)((uint64_t)v >> (8 * k));
+	put_value(w, c, le, n, v);
+}
+
+void tpq_pw_put_i32(struct tpq_pw *w, int col, int rep, int32_t v)
+{
+	put_int(w, col, rep, v, TPQ_T_INT32);
+}
+
+void tpq_pw_put_i64(struct tpq_pw *w, int col, int rep, int64_t v)
+{
+	put_int(w, col, rep, v, TPQ_T_INT64);
+}
+
+void tpq_pw_put_bool(struct tpq_pw *w, int col, int rep, bool v)
+{
+	put_int(w, col, rep, v ? 1 : 0, TPQ_T_BOOLEAN);
+}
+
+/* ---- pages ---- */
+
+static size_t page_estimate(const struct col *c)
+{
+	size_t lv = (c->max_def ? c->n_levels / 4 : 0) + (c->max_rep ? c->n_levels / 4 : 0);
+	return lv + c->plain.len + c->n_idx * 2;
+}
+
+static size_t col_buffered(const struct col *c)
+{
+	return (size_t)c->uncompressed + page_estimate(c) + c->dict.plain_size;
+}
+
+/* Adds a page (header + compressed body from w->comp) to the chunk. */
+static void emit_page(struct tpq_pw *w, struct col *c, struct tpq_page_header *ph,
+		      struct tpq_buf *dst)
+{
+	if (w->opt.page_crc) {
+		ph->has_crc = true;
+		ph->crc = (int32_t)crc32(crc32(0L, Z_NULL, 0), w->comp.p, (uInt)w->comp.len);
+	}
+	tpq_buf_reset(&w->hdr);
+	tpq_meta_put_page_header(&w->hdr, ph);
+	tpq_buf_put(dst, w->hdr.p, w->hdr.len);
+	tpq_buf_put(dst, w->comp.p, w->comp.len);
+	if (w->hdr.err || dst->err)
+		fail(w, TPQ_ENOMEM, "out of memory buffering pages");
+}
+
+static enum tpq_status compress_scratch(struct tpq_pw *w)
+{
+	if (w->scratch.err)
+		return w->scratch.err;
+	if (w->scratch.len > INT32_MAX)
+		return TPQ_ELIMIT;
+	tpq_buf_reset(&w->comp);
+	struct tpq_error e;
+	tpq_error_clear(&e);
+	enum tpq_status st = tpq_codec_compress(w->codec, w->opt.codec, w->opt.level, w->scratch.p,
+						w->scratch.len, &w->comp, &e);
+	if (st == TPQ_OK && w->comp.err)
+		st = w->comp.err;
+	if (st == TPQ_OK && w->comp.len > INT32_MAX)
+		st = TPQ_ELIMIT;
+	return st;
+}
+
+static void put_levels(struct tpq_buf *b, const uint8_t *lv, size_t n, int max)
+{
+	size_t at = b->len;
+	tpq_buf_put_le32(b, 0);
+	tpq_rle_encode_u8(b, lv, n, tpq_bit_width((uint32_t)max));
+	if (!b->err) {
+		uint32_t len = (uint32_t)(b->len - at - 4);
+		for (int k = 0; k < 4; k++)
+			b->p[at + (size_t)k] = (uint8_t)(len >> (8 * k));
+	}
+}
+
+/* Cuts the page being filled (if it has any levels) into the chunk. */
+static void cut_page(struct tpq_pw *w, struct col *c)
+{
+	if (w->err || c->n_levels == 0)
+		return;
+	struct tpq_buf *s = &w->scratch;
+	tpq_buf_reset(s);
+	if (c->max_rep)
+		put_levels(s, c->reps, c->n_levels, c->max_rep);
+	if (c->max_def)
+		put_levels(s, c->defs, c->n_levels, c->max_def);
+	bool dict_page = c->dict_on;
+	if (dict_page) {
+		uint32_t max_idx = c->dict.n ? (uint32_t)(c->dict.n - 1) : 0;
+		int bw = tpq_bit_width(max_idx);
+		tpq_buf_put_u8(s, (uint8_t)bw);
+		tpq_rle_encode(s, c->idx, c->n_idx, bw);
+	} else if (c->type == TPQ_T_BOOLEAN) {
+		uint8_t acc = 0;
+		size_t k;
+		for (k = 0; k < c->plain.len; k++) {
+			acc |= (uint8_t)(c->plain.p[k] << (k & 7));
+			if ((k & 7) == 7) {
+				tpq_buf_put_u8(s, acc);
+				acc = 0;
+			}
+		}
+		if (k & 7)
+			tpq_buf_put_u8(s, acc);
+	} else {
+		tpq_buf_put(s, c->plain.p, c->plain.len);
+	}
+	size_t uncompressed = s->len;
+	enum tpq_status st = compress_scratch(w);
+	if (st) {
+		fail(w, st, "compressing a data page failed");
+		return;
+	}
+	struct tpq_page_header ph;
+	memset(&ph, 0, sizeof(ph));
+	ph.type = TPQ_PAGE_DATA;
+	ph.uncompressed_page_size = (int32_t)uncompressed;
+	ph.compressed_page_size = (int32_t)w->comp.len;
+	ph.has_data_page_header = true;
+	ph.data_page_header.num_values = (int32_t)c->n_levels;
+	ph.data_page_header.encoding = dict_page ? TPQ_ENC_RLE_DICTIONARY : TPQ_ENC_PLAIN;
+	ph.data_page_header.definition_level_encoding = TPQ_ENC_RLE;
+	ph.data_page_header.repetition_level_encoding = TPQ_ENC_RLE;
+	/* page statistics */
+	struct page_meta pmeta;
+	memset(&pmeta, 0, sizeof(pmeta));
+	pmeta.nulls = c->page_nulls;
+	pmeta.all_null = c->n_values == 0;
+	pmeta.first_row = c->page_first_row;
+	struct tpq_statistics *ps = &ph.data_page_header.statistics;
+	if (c->want_stats || w->opt.page_index) {
+		ph.data_page_header.has_statistics = w->opt.statistics;
+		ps->has_null_count = true;
+		ps->null_count = c->page_nulls;
+		if (c->page_has_bounds) {
+			bool ex;
+			if (make_bound(c->type, &c->page_min, false, w->opt.stats_max_len, &pmeta.min,
+				       &pmeta.min_len, &ex) &&
+			    make_bound(c->type, &c->page_max, true, w->opt.stats_max_len, &pmeta.max,
+				       &pmeta.max_len, &ex)) {
+				ps->has_min = ps->has_max = true;
+				ps->min_value = pmeta.min;
+				ps->min_len = pmeta.min_len;
+				ps->max_value = pmeta.max;
+				ps->max_len = pmeta.max_len;
+			}
+		}
+	}
+	pmeta.offset = (int64_t)c->pages.len;
+	size_t before = c->pages.len;
+	emit_page(w, c, &ph, &c->pages);
+	pmeta.size = (int32_t)(c->pages.len - before);
+	c->uncompressed += (int64_t)(c->pages.len - before - w->comp.len + uncompressed);
+	if (c->n_pm == c->cap_pm &&
+	    grow((void **)&c->pm, &c->cap_pm, c->n_pm + 1, sizeof(struct page_meta))) {
+		free(pmeta.min);
+		free(pmeta.max);
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return;
+	}
+	c->pm[c->n_pm++] = pmeta;
+	if (dict_page)
+		c->n_dict_data_pages++;
+	else
+		c->n_plain_data_pages++;
+	c->num_values += (int64_t)c->n_levels;
+	c->chunk_nulls += c->page_nulls;
+	if (c->page_has_bounds) {
+		bounds_update(c->type, &c->chunk_has_bounds, &c->chunk_min, &c->chunk_max,
+			      c->page_min.b.p, c->page_min.b.len, c->page_min.i);
+		bounds_update(c->type, &c->chunk_has_bounds, &c->chunk_min, &c->chunk_max,
+			      c->page_max.b.p, c->page_max.b.len, c->page_max.i);
+	}
+	/* The first page tells whether a dictionary pays: nearly all distinct
+	 * values means PLAIN from here on. */
+	if (c->dict_on && c->n_pm == 1 && c->n_values >= 64 && c->dict.n * 10 >= c->n_values * 9)
+		c->dict_on = false, c->dict_fallback = true;
+	c->n_levels = c->n_values = c->n_idx = 0;
+	tpq_buf_reset(&c->plain);
+	c->page_nulls = 0;
+	c->page_has_bounds = false;
+	c->have_last = false;
+	c->page_first_row = w->rg_rows;
+}
+
+/* ---- row groups ---- */
+
+static enum tpq_boundary_order boundary_order(const struct col *c)
+{
+	bool asc = true, desc = true;
+	const struct page_meta *prev = NULL;
+	for (size_t i = 0; i < c->n_pm; i++) {
+		const struct page_meta *p = &c->pm[i];
+		if (p->all_null || !p->min || !p->max)
+			continue;
+		if (prev) {
+			int cmin, cmax;
+			if (c->type == TPQ_T_BYTE_ARRAY) {
+				cmin = cmp_bytes(prev->min, prev->min_len, p->min, p->min_len);
+				cmax = cmp_bytes(prev->max, prev->max_len, p->max, p->max_len);
+			} else {
+				int64_t a = 0, b = 0, x = 0, y = 0;
+				for (size_t k = 0; k < prev->min_len && k < 8; k++)
+					a |= (int64_t)((uint64_t)prev->min[k] << (8 * k));
+				for (size_t k = 0; k < p->min_len && k < 8; k++)
+					b |= (int64_t)((uint64_t)p->min[k] << (8 * k));
+				for (size_t k = 0; k < prev->max_len && k < 8; k++)
+					x |= (int64_t)((uint64_t)prev->max[k] << (8 * k));
+				for (size_t k = 0; k < p->max_len && k < 8; k++)
+					y |= (int64_t)((uint64_t)p->max[k] << (8 * k));
+				if (c->type == TPQ_T_INT32) {
+					a = (int32_t)a, b = (int32_t)b, x = (int32_t)x, y = (int32_t)y;
+				}
+				cmin = a < b ? -1 : a > b;
+				cmax = x < y ? -1 : x > y;
+			}
+			if (cmin > 0 || cmax > 0)
+				asc = false;
+			if (cmin < 0 || cmax < 0)
+				desc = false;
+		}
+		prev = p;
+	}
+	if (asc)
+		return TPQ_BO_ASCENDING;
+	if (desc)
+		return TPQ_BO_DESCENDING;
+	return TPQ_BO_UNORDERED;
+}
+
+static void fill_chunk_stats(struct tpq_pw *w, struct col *c, struct tpq_statistics *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->has_null_count = true;
+	st->null_count = c->chunk_nulls;
+	if (!c->dict_fallback && c->want_dict && c->n_dict_data_pages > 0 && c->n_plain_data_pages == 0) {
+		st->has_distinct_count = true;
+		st->distinct_count = (int64_t)c->dict.n;
+	}
+	if (c->want_stats && c->chunk_has_bounds) {
+		bool ex_min, ex_max;
+		uint8_t *mn = NULL, *mx = NULL;
+		size_t mnl = 0, mxl = 0;
+		if (make_bound(c->type, &c->chunk_min, false, w->opt.stats_max_len, &mn, &mnl, &ex_min) &&
+		    make_bound(c->type, &c->chunk_max, true, w->opt.stats_max_len, &mx, &mxl, &ex_max)) {
+			st->has_min = st->has_max = true;
+			st->min_value = mn;
+			st->min_len = mnl;
+			st->max_value = mx;
+			st->max_len = mxl;
+			if (c->type == TPQ_T_BYTE_ARRAY) {
+				st->has_is_min_exact = st->has_is_max_exact = true;
+				st->is_min_exact = ex_min;
+				st->is_max_exact = ex_max;
+			}
+		} else {
+			free(mn);
+			free(mx);
+		}
+	}
+}
+
+static enum tpq_status sink_put(struct tpq_pw *w, const void *p, size_t n)
+{
+	if (w->err)
+		return w->err;
+	enum tpq_status st = tpq_sink_write(w->sink, p, n, &w->error);
+	if (st)
+		w->err = st;
+	return st;
+}
+
+/* Writes the dictionary page of c into w->hdr/comp and then the sink. */
+static enum tpq_status write_dict_page(struct tpq_pw *w, struct col *c, int64_t *size,
+				       int64_t *usize)
+{
+	struct tpq_buf *s = &w->scratch;
+	tpq_buf_reset(s);
+	for (size_t e = 0; e < c->dict.n; e++) {
+		if (c->type == TPQ_T_BYTE_ARRAY)
+			tpq_buf_put_le32(s, c->dict.lens[e]);
+		tpq_buf_put(s, c->dict.bytes.p + c->dict.offs[e], c->dict.lens[e]);
+	}
+	size_t uncompressed = s->len;
+	enum tpq_status st = compress_scratch(w);
+	if (st) {
+		fail(w, st, "compressing a dictionary page failed");
+		return w->err;
+	}
+	struct tpq_page_header ph;
+	memset(&ph, 0, sizeof(ph));
+	ph.type = TPQ_PAGE_DICTIONARY;
+	ph.uncompressed_page_size = (int32_t)uncompressed;
+	ph.compressed_page_size = (int32_t)w->comp.len;
+	ph.has_dictionary_page_header = true;
+	ph.dictionary_page_header.num_values = (int32_t)c->dict.n;
+	ph.dictionary_page_header.encoding = TPQ_ENC_PLAIN;
+	struct tpq_buf tmp;
+	tpq_buf_init(&tmp);
+	emit_page(w, c, &ph, &tmp);
+	if (!w->err)
+		sink_put(w, tmp.p, tmp.len);
+	*size = (int64_t)tmp.len;
+	*usize = (int64_t)(tmp.len - w->comp.len + uncompressed);
+	tpq_buf_release(&tmp);
+	return w->err;
+}
+
+static enum tpq_status write_bloom(struct tpq_pw *w, struct col *c, struct tpq_column_meta_data *md)
+{
+	/* An all-null chunk still gets a (minimal, empty) filter: it lets
+	 * engines skip the chunk for any equality predicate. */
+	uint64_t ndv = c->bloom.n + c->bloom.has_zero;
+	struct tpq_bloom bf;
+	uint32_t nbytes = tpq_bloom_optimal_bytes(ndv, w->opt.bloom_fpp, w->opt.bloom_max_bytes);
+	if (tpq_bloom_init(&bf, nbytes)) {
+		fail(w, TPQ_ENOMEM, "out of memory for a Bloom filter");
+		return w->err;
+	}
+	for (size_t i = 0; i < c->bloom.n_slots; i++)
+		if (c->bloom.slots[i])
+			tpq_bloom_insert(&bf, c->bloom.slots[i]);
+	if (c->bloom.has_zero)
+		tpq_bloom_insert(&bf, 0);
+	struct tpq_bloom_filter_header bh = {.num_bytes = (int32_t)bf.num_bytes};
+	tpq_buf_reset(&w->hdr);
+	tpq_meta_put_bloom_filter_header(&w->hdr, &bh);
+	md->has_bloom_filter_offset = md->has_bloom_filter_length = true;
+	md->bloom_filter_offset = (int64_t)w->sink->written;
+	md->bloom_filter_length = (int32_t)(w->hdr.len + bf.num_bytes);
+	if (w->hdr.err)
+		fail(w, TPQ_ENOMEM, "out of memory");
+	sink_put(w, w->hdr.p, w->hdr.len);
+	sink_put(w, bf.bits, bf.num_bytes);
+	tpq_bloom_release(&bf);
+	return w->err;
+}
+
+static void col_chunk_reset(struct col *c)
+{
+	tpq_buf_reset(&c->pages);
+	for (size_t i = 0; i < c->n_pm; i++) {
+		free(c->pm[i].min);
+		free(c->pm[i].max);
+	}
+	c->n_pm = 0;
+	c->num_values = 0;
+	c->uncompressed = 0;
+	c->n_dict_data_pages = c->n_plain_data_pages = 0;
+	c->chunk_nulls = 0;
+	c->chunk_has_bounds = false;
+	c->dict_on = c->want_dict;
+	c->dict_fallback = false;
+	c->page_first_row = 0;
+	c->have_last = false;
+	dict_reset(&c->dict);
+	bloom_set_reset(&c->bloom);
+}
+
+static enum tpq_status flush_row_group(struct tpq_pw *w)
+{
+	if (w->err)
+		return w->err;
+	if (w->rg_rows == 0)
+		return TPQ_OK;
+	for (size_t i = 0; i < w->n_cols; i++)
+		cut_page(w, &w->cols[i]);
+	if (w->err)
+		return w->err;
+	if (w->n_rgs == w->cap_rgs &&
+	    grow((void **)&w->rgs, &w->cap_rgs, w->n_rgs + 1, sizeof(struct rg_meta))) {
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return w->err;
+	}
+	struct rg_meta *rm = &w->rgs[w->n_rgs];
+	memset(rm, 0, sizeof(*rm));
+	rm->rg.columns = calloc(w->n_cols, sizeof(struct tpq_column_chunk));
+	rm->ci = calloc(w->n_cols, sizeof(struct chunk_index));
+	if (!rm->rg.columns || !rm->ci) {
+		free(rm->rg.columns);
+		free(rm->ci);
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return w->err;
+	}
+	w->n_rgs++;
+	rm->rg.n_columns = w->n_cols;
+	rm->rg.num_rows = w->rg_rows;
+	rm->rg.has_file_offset = rm->rg.has_total_compressed_size = rm->rg.has_ordinal = true;
+	rm->rg.file_offset = (int64_t)w->sink->written;
+	rm->rg.ordinal = (int16_t)(w->n_rgs - 1);
+	for (size_t i = 0; i < w->n_cols && !w->err; i++) {
+		struct col *c = &w->cols[i];
+		struct tpq_column_chunk *cc = &rm->rg.columns[i];
+		struct tpq_column_meta_data *md = &cc->meta_data;
+		cc->has_meta_data = true;
+		int64_t start = (int64_t)w->sink->written;
+		cc->file_offset = start;
+		int64_t dsize = 0, dusize = 0;
+		bool has_dict = c->n_dict_data_pages > 0;
+		if (has_dict) {
+			md->has_dictionary_page_offset = true;
+			md->dictionary_page_offset = start;
+			if (write_dict_page(w, c, &dsize, &dusize))
+				break;
+		}
+		int64_t data_start = (int64_t)w->sink->written;
+		sink_put(w, c->pages.p, c->pages.len);
+		md->type = c->type;
+		md->codec = (int32_t)w->opt.codec;
+		md->num_values = c->num_values;
+		md->total_uncompressed_size = c->uncompressed + dusize;
+		md->total_compressed_size = (int64_t)c->pages.len + dsize;
+		md->data_page_offset = data_start;
+		/* encodings, truthfully */
+		enum tpq_encoding *enc = calloc(3, sizeof(*enc));
+		struct tpq_page_encoding_stats *es = calloc(3, sizeof(*es));
+		char **path = calloc(32, sizeof(char *));
+		if (!enc || !es || !path) {
+			free(enc);
+			free(es);
+			free(path);
+			fail(w, TPQ_ENOMEM, "out of memory");
+			break;
+		}
+		md->encodings = enc;
+		md->encoding_stats = es;
+		if (has_dict || c->n_plain_data_pages)
+			enc[md->n_encodings++] = TPQ_ENC_PLAIN;
+		if (c->max_def || c->max_rep || has_dict)
+			enc[md->n_encodings++] = TPQ_ENC_RLE;
+		if (has_dict)
+			enc[md->n_encodings++] = TPQ_ENC_RLE_DICTIONARY;
+		if (has_dict)
+			es[md->n_encoding_stats++] = (struct tpq_page_encoding_stats){
+				TPQ_PAGE_DICTIONARY, TPQ_ENC_PLAIN, 1};
+		if (c->n_dict_data_pages)
+			es[md->n_encoding_stats++] = (struct tpq_page_encoding_stats){
+				TPQ_PAGE_DATA, TPQ_ENC_RLE_DICTIONARY, c->n_dict_data_pages};
+		if (c->n_plain_data_pages)
+			es[md->n_encoding_stats++] = (struct tpq_page_encoding_stats){
+				TPQ_PAGE_DATA, TPQ_ENC_PLAIN, c->n_plain_data_pages};
+		/* path_in_schema: names from the leaf up to (not including) the root */
+		int chain[32], depth = 0;
+		for (int n = w->schema->leaves[i]; n > 0 && depth < 32; n = w->schema->nodes[n].parent)
+			chain[depth++] = n;
+		for (int k = 0; k < depth; k++)
+			path[k] = w->schema->nodes[chain[depth - 1 - k]].name;
+		md->path_in_schema = path;
+		md->n_path = (size_t)depth;
+		md->has_statistics = w->opt.statistics;
+		if (md->has_statistics)
+			fill_chunk_stats(w, c, &md->statistics);
+		rm->rg.total_byte_size += md->total_uncompressed_size;
+		rm->rg.total_compressed_size += md->total_compressed_size;
+		/* page index entries: make page offsets absolute */
+		struct chunk_index *ci = &rm->ci[i];
+		ci->pages = c->pm;
+		ci->n_pages = c->n_pm;
+		for (size_t p = 0; p < ci->n_pages; p++)
+			ci->pages[p].offset += data_start;
+		ci->order = boundary_order(c);
+		c->pm = NULL;
+		c->n_pm = c->cap_pm = 0;
+	}
+	for (size_t i = 0; i < w->n_cols && !w->err; i++) {
+		struct col *c = &w->cols[i];
+		if (c->want_bloom)
+			write_bloom(w, c, &rm->rg.columns[i].meta_data);
+	}
+	for (size_t i = 0; i < w->n_cols; i++)
+		col_chunk_reset(&w->cols[i]);
+	w->rg_first_row += w->rg_rows;
+	w->rg_rows = 0;
+	return w->err;
+}
+
+enum tpq_status tpq_pw_end_row(struct tpq_pw *w)
+{
+	if (w->err)
+		return w->err;
+	w->rows++;
+	w->rg_rows++;
+	size_t total = 0;
+	for (size_t i = 0; i < w->n_cols; i++) {
+		struct col *c = &w->cols[i];
+		if (c->row_starts != w->rows) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "column '%s' was given %lld rows, expected %lld",
+				 c->node->name, (long long)c->row_starts, (long long)w->rows);
+			fail(w, TPQ_EINVAL, msg);
+			return w->err;
+		}
+		bool dict_full = c->dict_on && c->dict.plain_size > w->opt.dict_max_bytes;
+		if (page_estimate(c) >= w->opt.page_bytes || c->n_levels >= (size_t)1 << 30 ||
+		    (c->n_levels && w->rg_rows - c->page_first_row >= DEFAULT_PAGE_ROWS) || dict_full) {
+			cut_page(w, c);
+			if (dict_full)
+				c->dict_on = false, c->dict_fallback = true;
+		}
+		total += col_buffered(c);
+	}
+	if (w->err)
+		return w->err;
+	if (total >= w->opt.row_group_bytes ||
+	    (w->opt.row_group_rows > 0 && w->rg_rows >= w->opt.row_group_rows) ||
+	    w->rg_rows >= INT32_MAX / 2)
+		return flush_row_group(w);
+	return TPQ_OK;
+}
+
+int64_t tpq_pw_rows(const struct tpq_pw *w)
+{
+	return w->rows;
+}
+
+size_t tpq_pw_buffered_bytes(const struct tpq_pw *w)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < w->n_cols; i++)
+		total += col_buffered(&w->cols[i]);
+	return total;
+}
+
+/* ---- finish ---- */
+
+static void write_page_indexes(struct tpq_pw *w)
+{
+	if (!w->opt.page_index)
+		return;
+	struct tpq_buf *b = &w->hdr;
+	for (size_t r = 0; r < w->n_rgs && !w->err; r++) {
+		for (size_t i = 0; i < w->n_cols && !w->err; i++) {
+			struct chunk_index *ci = &w->rgs[r].ci[i];
+			if (!w->cols[i].want_stats || ci->n_pages == 0)
+				continue;
+			struct tpq_column_index x;
+			memset(&x, 0, sizeof(x));
+			x.n_pages = ci->n_pages;
+			x.null_pages = calloc(ci->n_pages, sizeof(bool));
+			x.min_values = calloc(ci->n_pages, sizeof(uint8_t *));
+			x.max_values = calloc(ci->n_pages, sizeof(uint8_t *));
+			x.min_lens = calloc(ci->n_pages, sizeof(size_t));
+			x.max_lens = calloc(ci->n_pages, sizeof(size_t));
+			x.null_counts = calloc(ci->n_pages, sizeof(int64_t));
+			bool ok = x.null_pages && x.min_values && x.max_values && x.min_lens && x.max_lens &&
+				  x.null_counts;
+			for (size_t p = 0; ok && p < ci->n_pages; p++) {
+				const struct page_meta *pm = &ci->pages[p];
+				/* A page without bounds (all null, or a max that cannot be
+				 * rounded up) is a null page only if it really is all null;
+				 * otherwise the column index cannot be written truthfully. */
+				if (!pm->all_null && (!pm->min || !pm->max))
+					ok = false;
+				x.null_pages[p] = pm->all_null;
+				static uint8_t empty[1];
+				x.min_values[p] = pm->all_null ? empty : pm->min;
+				x.max_values[p] = pm->all_null ? empty : pm->max;
+				x.min_lens[p] = pm->all_null ? 0 : pm->min_len;
+				x.max_lens[p] = pm->all_null ? 0 : pm->max_len;
+				x.null_counts[p] = pm->nulls;
+			}
+			x.boundary_order = ci->order;
+			x.has_null_counts = true;
+			if (ok) {
+				tpq_buf_reset(b);
+				tpq_meta_put_column_index(b, &x);
+				ci->ci_offset = (int64_t)w->sink->written;
+				ci->ci_len = (int32_t)b->len;
+				if (b->err)
+					fail(w, TPQ_ENOMEM, "out of memory");
+				sink_put(w, b->p, b->len);
+			}
+			free(x.null_pages);
+			free(x.min_values);
+			free(x.max_values);
+			free(x.min_lens);
+			free(x.max_lens);
+			free(x.null_counts);
+			if (!ok && !x.null_pages)
+				fail(w, TPQ_ENOMEM, "out of memory");
+		}
+	}
+	for (size_t r = 0; r < w->n_rgs && !w->err; r++) {
+		for (size_t i = 0; i < w->n_cols && !w->err; i++) {
+			struct chunk_index *ci = &w->rgs[r].ci[i];
+			if (ci->n_pages == 0)
+				continue;
+			struct tpq_offset_index oi;
+			oi.n_pages = ci->n_pages;
+			oi.page_locations = calloc(ci->n_pages, sizeof(struct tpq_page_location));
+			if (!oi.page_locations) {
+				fail(w, TPQ_ENOMEM, "out of memory");
+				break;
+			}
+			for (size_t p = 0; p < ci->n_pages; p++) {
+				oi.page_locations[p].offset = ci->pages[p].offset;
+				oi.page_locations[p].compressed_page_size = ci->pages[p].size;
+				oi.page_locations[p].first_row_index = ci->pages[p].first_row;
+			}
+			tpq_buf_reset(b);
+			tpq_meta_put_offset_index(b, &oi);
+			free(oi.page_locations);
+			ci->oi_offset = (int64_t)w->sink->written;
+			ci->oi_len = (int32_t)b->len;
+			if (b->err)
+				fail(w, TPQ_ENOMEM, "out of memory");
+			sink_put(w, b->p, b->len);
+		}
+	}
+	for (size_t r = 0; r < w->n_rgs; r++) {
+		for (size_t i = 0; i < w->n_cols; i++) {
+			struct chunk_index *ci = &w->rgs[r].ci[i];
+			struct tpq_column_chunk *cc = &w->rgs[r].rg.columns[i];
+			if (ci->ci_len) {
+				cc->has_column_index = true;
+				cc->column_index_offset = ci->ci_offset;
+				cc->column_index_length = ci->ci_len;
+			}
+			if (ci->oi_len) {
+				cc->has_offset_index = true;
+				cc->offset_index_offset = ci->oi_offset;
+				cc->offset_index_length = ci->oi_len;
+			}
+		}
+	}
+}
+
+enum tpq_status tpq_pw_finish(struct tpq_pw *w, uint64_t *bytes, struct tpq_error *err)
+{
+	if (w->finished)
+		return tpq_error_set(err, TPQ_EINVAL, "writer already finished");
+	w->finished = true;
+	/* every column must have been given the same rows */
+	flush_row_group(w);
+	write_page_indexes(w);
+	struct tpq_file_meta_data fm;
+	memset(&fm, 0, sizeof(fm));
+	struct tpq_schema_element *el = NULL;
+	struct tpq_row_group *rgs = NULL;
+	if (!w->err) {
+		el = calloc(w->schema->n_nodes, sizeof(*el));
+		rgs = calloc(w->n_rgs ? w->n_rgs : 1, sizeof(*rgs));
+		if (!el || !rgs)
+			fail(w, TPQ_ENOMEM, "out of memory");
+	}
+	if (!w->err) {
+		tpq_schema_to_elements(w->schema, el);
+		for (size_t r = 0; r < w->n_rgs; r++)
+			rgs[r] = w->rgs[r].rg;
+		fm.version = 1;
+		fm.schema = el;
+		fm.n_schema = w->schema->n_nodes;
+		fm.num_rows = w->rows;
+		fm.row_groups = rgs;
+		fm.n_row_groups = w->n_rgs;
+		fm.kv = w->kv;
+		fm.n_kv = w->n_kv;
+		fm.created_by = w->created_by;
+		fm.n_column_orders = w->n_cols;
+		struct tpq_buf *b = &w->hdr;
+		tpq_buf_reset(b);
+		tpq_meta_put_file_meta_data(b, &fm);
+		if (b->err || b->len > UINT32_MAX) {
+			fail(w, TPQ_ENOMEM, "out of memory writing the footer");
+		} else {
+			uint32_t len = (uint32_t)b->len;
+			tpq_buf_put_le32(b, len);
+			tpq_buf_put(b, "PAR1", 4);
+			if (b->err)
+				fail(w, TPQ_ENOMEM, "out of memory writing the footer");
+			sink_put(w, b->p, b->len);
+		}
+	}
+	free(el);
+	free(rgs);
+	if (!w->err) {
+		enum tpq_status st = w->sink->close(w->sink, &w->error);
+		if (st)
+			w->err = st;
+	}
+	if (w->err) {
+		if (err && !err->status)
+			*err = w->error;
+		return w->err;
+	}
+	if (bytes)
+		*bytes = w->sink->written;
+	return TPQ_OK;
+}
+
+void tpq_pw_free(struct tpq_pw *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_cols && w->cols; i++)
+		col_release(&w->cols[i]);
+	free(w->cols);
+	for (size_t r = 0; r < w->n_rgs; r++) {
+		struct rg_meta *rm = &w->rgs[r];
+		for (size_t i = 0; i < rm->rg.n_columns; i++) {
+			struct tpq_column_meta_data *md = &rm->rg.columns[i].meta_data;
+			free(md->encodings);
+			free(md->encoding_stats);
+			free(md->path_in_schema);
+			free(md->statistics.min_value);
+			free(md->statistics.max_value);
+			struct chunk_index *ci = &rm->ci[i];
+			for (size_t p = 0; p < ci->n_pages; p++) {
+				free(ci->pages[p].min);
+				free(ci->pages[p].max);
+			}
+			free(ci->pages);
+		}
+		free(rm->rg.columns);
+		free(rm->ci);
+	}
+	free(w->rgs);
+	for (size_t i = 0; i < w->n_kv; i++) {
+		free(w->kv[i].key);
+		free(w->kv[i].value);
+	}
+	free(w->kv);
+	free(w->created_by);
+	tpq_codec_ctx_free(w->codec);
+	tpq_buf_release(&w->scratch);
+	tpq_buf_release(&w->comp);
+	tpq_buf_release(&w->hdr);
+	free(w);
+}

@@ -1,0 +1,47 @@
+-- trailpq schema v1: view cloudtrail for DuckDB, over the lake's Parquet files.
+-- Partition values stay strings (hive_types_autocast = false): account
+-- 012345678901 keeps its leading zero, month and day keep theirs ('03').
+CREATE OR REPLACE VIEW "cloudtrail" AS
+SELECT
+  "eventversion",
+  "useridentity",
+  "eventtime",
+  "eventsource",
+  "eventname",
+  "awsregion",
+  "sourceipaddress",
+  "useragent",
+  "errorcode",
+  "errormessage",
+  "requestparameters",
+  "responseelements",
+  "additionaleventdata",
+  "requestid",
+  "eventid",
+  "resources",
+  "eventtype",
+  "apiversion",
+  "readonly",
+  "recipientaccountid",
+  "serviceeventdetails",
+  "sharedeventid",
+  "vpcendpointid",
+  "vpcendpointaccountid",
+  "eventcategory",
+  "addendum",
+  "sessioncredentialfromconsole",
+  "edgedevicedetails",
+  "tlsdetails",
+  "managementevent",
+  "insightdetails",
+  "unmapped",
+  "account",
+  "region",
+  "year",
+  "month",
+  "day"
+FROM read_parquet(
+  's3://example-bucket/lake/cloudtrail/account=*/region=*/year=*/month=*/day=*/*.parquet',
+  hive_partitioning = true,
+  hive_types_autocast = false,
+  union_by_name = true);
