@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -40,6 +41,34 @@ static int parse_date(const char *s, int *out)
 	return 0;
 }
 
+struct progress {
+	int rejected;
+	char **lines;         /* "key\tmessage" of each rejected file, for the summary */
+	int shown;            /* a progress line is on the terminal */
+	double t0;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One line, rewritten in place: files or partitions, records, MB/s, ETA. */
+static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t total,
+			const struct tpq_convert_stats *s)
+{
+	struct progress *p = ctx;
+	double el = mono_now() - p->t0;
+	double mbs = el > 0 ? (double)s->bytes_json / 1e6 / el : 0;
+	double eta = done > 0 && total > done ? el / (double)done * (double)(total - done) : 0;
+	fprintf(stderr, "\r\033[Ktrailpq: %s %llu/%llu %s, %llu records, %.1f MB/s, ETA %.0f s", stage,
+		(unsigned long long)done, (unsigned long long)total,
+		strcmp(stage, "read") ? "partitions" : "files", (unsigned long long)s->records, mbs, eta);
+	p->shown = 1;
+}
+
 static void on_reject(void *ctx, const char *key, const struct tpq_error *e)
 {
 	char where[96] = "";
@@ -48,9 +77,25 @@ static void on_reject(void *ctx, const char *key, const struct tpq_error *e)
 			 (long long)e->offset);
 	else if (e->offset >= 0)
 		snprintf(where, sizeof(where), " (byte %lld)", (long long)e->offset);
+	struct progress *p0 = ctx;
+	if (p0->shown) {
+		fputs("\r\033[K", stderr);
+		p0->shown = 0;
+	}
 	fprintf(stderr, "trailpq: rejected %s: %s%s\n", key, e->msg[0] ? e->msg : tpq_status_str(e->status),
 		where);
-	(*(int *)ctx)++;
+	size_t need = strlen(key) + strlen(e->msg) + strlen(where) + 2;
+	char **nl = realloc(p0->lines, (size_t)(p0->rejected + 1) * sizeof(char *));
+	if (nl) {
+		p0->lines = nl;
+		nl[p0->rejected] = malloc(need);
+		if (nl[p0->rejected])
+			snprintf(nl[p0->rejected], need, "%s\t%s%s", key,
+				 e->msg[0] ? e->msg : tpq_status_str(e->status), where);
+		else
+			return;
+		p0->rejected++;
+	}
 }
 
 static void print_json_str(FILE *f, const char *s)
@@ -79,7 +124,8 @@ int tpq_cmd_convert(int argc, char **argv)
 	};
 	struct tpq_convert_options o;
 	tpq_convert_options_init(&o);
-	int json = 0, quiet = 0, c, rejected = 0;
+	int json = 0, quiet = 0, c;
+	struct progress prog = {0, NULL, 0, mono_now()};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -134,11 +180,15 @@ int tpq_cmd_convert(int argc, char **argv)
 	}
 	const char *src = argv[optind], *dst = argv[optind + 1];
 	o.on_reject = on_reject;
-	o.ctx = &rejected;
+	if (!quiet && isatty(STDERR_FILENO))
+		o.on_progress = on_progress;
+	o.ctx = &prog;
 	struct tpq_convert_stats s;
 	struct tpq_error err;
 	tpq_error_clear(&err);
 	enum tpq_status st = tpq_convert(src, dst, &o, &s, &err);
+	if (prog.shown)
+		fputs("\r\033[K", stderr);
 	if (st) {
 		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
 			       err.msg[0] ? err.msg : tpq_status_str(st));
@@ -168,6 +218,13 @@ int tpq_cmd_convert(int argc, char **argv)
 			"trailpq: %.1f MB in (%.1f MB JSON), %.1f MB out, %.2f s, %.1f MB/s of JSON\n",
 			(double)s.bytes_in / 1e6, mb, (double)s.bytes_out / 1e6, s.seconds,
 			s.seconds > 0 ? mb / s.seconds : 0.0);
+		if (prog.rejected)
+			fprintf(stderr, "trailpq: %d rejected file%s:\n", prog.rejected,
+				prog.rejected == 1 ? "" : "s");
+		for (int i = 0; i < prog.rejected; i++) {
+			char *tab = strchr(prog.lines[i], '\t');
+			fprintf(stderr, "  %.*s: %s\n", (int)(tab - prog.lines[i]), prog.lines[i], tab + 1);
+		}
 	}
 	if (json) {
 		printf("{\"source\":");
@@ -182,7 +239,7 @@ int tpq_cmd_convert(int argc, char **argv)
 		       "\"records\":%llu,\"duplicates\":%llu,\"rows\":{\"cloudtrail\":%llu,"
 		       "\"cloudtrail_insight\":%llu,\"cloudtrail_networkactivity\":%llu},"
 		       "\"partitions\":%llu,\"files_written\":%llu,\"bytes_in\":%llu,\"bytes_json\":%llu,"
-		       "\"bytes_out\":%llu,\"seconds\":%.3f}\n",
+		       "\"bytes_out\":%llu,\"seconds\":%.3f,\"rejected\":[",
 		       (unsigned long long)s.files_out_of_range, (unsigned long long)s.files_converted,
 		       (unsigned long long)s.files_rejected, (unsigned long long)s.records,
 		       (unsigned long long)s.duplicates, (unsigned long long)s.rows_by_table[0],
@@ -190,6 +247,20 @@ int tpq_cmd_convert(int argc, char **argv)
 		       (unsigned long long)s.partitions, (unsigned long long)s.files_written,
 		       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_json,
 		       (unsigned long long)s.bytes_out, s.seconds);
+		for (int i = 0; i < prog.rejected; i++) {
+			char *tab = strchr(prog.lines[i], '\t');
+			*tab = '\0';
+			printf("%s{\"key\":", i ? "," : "");
+			print_json_str(stdout, prog.lines[i]);
+			printf(",\"error\":");
+			print_json_str(stdout, tab + 1);
+			printf("}");
+			*tab = '\t';
+		}
+		printf("]}\n");
 	}
+	for (int i = 0; i < prog.rejected; i++)
+		free(prog.lines[i]);
+	free(prog.lines);
 	return s.files_rejected ? 3 : 0;
 }

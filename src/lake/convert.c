@@ -111,6 +111,8 @@ struct run {
 	pthread_mutex_t lock;   /* stats merge, reject callback, first fatal error */
 	struct tpq_convert_stats *st;
 	atomic_bool stop;
+	atomic_int stage;        /* 0 read, 1 write, 2 done: for the progress monitor */
+	atomic_size_t done;      /* files or partitions finished in the stage */
 	enum tpq_status fatal;
 	struct tpq_error fatal_err;
 };
@@ -327,6 +329,7 @@ static void *read_stage(void *arg)
 		}
 		if (st)
 			reject(w, f, &e);
+		atomic_fetch_add(&r->done, 1);
 	}
 	return NULL;
 }
@@ -482,6 +485,7 @@ static void *write_stage(void *arg)
 			set_fatal(r, st, &e);
 			break;
 		}
+		atomic_fetch_add(&r->done, 1);
 	}
 	return NULL;
 }
@@ -531,9 +535,29 @@ static int gpart_cmp(const void *a, const void *b)
 	return key_cmp(&(*(struct part *const *)a)->key, &(*(struct part *const *)b)->key);
 }
 
+static void *monitor(void *arg)
+{
+	struct run *r = arg;
+	while (atomic_load(&r->stage) < 2) {
+		struct timespec ts = {0, 250 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		int stage = atomic_load(&r->stage);
+		if (stage >= 2)
+			break;
+		struct tpq_convert_stats copy;
+		pthread_mutex_lock(&r->lock);
+		copy = *r->st;
+		pthread_mutex_unlock(&r->lock);
+		r->opt->on_progress(r->opt->ctx, stage ? "write" : "read", atomic_load(&r->done),
+				    stage ? r->n_gparts : r->n_files, &copy);
+	}
+	return NULL;
+}
+
 static int run_stage(struct run *r, struct worker *ws, int n, void *(*fn)(void *))
 {
 	atomic_store(&r->next, 0);
+	atomic_store(&r->done, 0);
 	int started = 0;
 	for (int i = 1; i < n; i++) {
 		if (pthread_create(&ws[i].th, NULL, fn, &ws[i]) != 0)
@@ -630,6 +654,8 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 			goto free_run;
 		}
 	}
+	pthread_t mon;
+	bool have_mon = opt->on_progress && pthread_create(&mon, NULL, monitor, &r) == 0;
 	run_stage(&r, ws, n, read_stage);
 	if (r.fatal)
 		goto fatal;
@@ -662,7 +688,11 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 		r.gparts[j] = &merged.v[j];
 	r.n_gparts = merged.n;
 	qsort(r.gparts, r.n_gparts, sizeof(struct part *), gpart_cmp);
+	pthread_mutex_lock(&r.lock);
 	stats->partitions = r.n_gparts;
+	pthread_mutex_unlock(&r.lock);
+	atomic_store(&r.done, 0);
+	atomic_store(&r.stage, 1);
 	run_stage(&r, ws, n, write_stage);
 free_merged:
 	for (size_t j = 0; j < merged.n; j++)
@@ -671,6 +701,9 @@ free_merged:
 	free(merged.slots);
 	free(r.gparts);
 fatal:
+	atomic_store(&r.stage, 2);
+	if (have_mon)
+		pthread_join(mon, NULL);
 	if (r.fatal) {
 		st = r.fatal;
 		if (err && !err->status)

@@ -33,6 +33,12 @@ struct tpq_convert_stats {
 	double seconds;
 };
 
+/* Progress, called about four times a second from a monitor thread while
+ * the run goes on (never after tpq_convert returns). `stage` is "read" or
+ * "write"; `total` the number of data files (read) or partitions (write). */
+typedef void (*tpq_progress_fn)(void *ctx, const char *stage, uint64_t done, uint64_t total,
+				const struct tpq_convert_stats *s);
+
 /* Called once per rejected file, from any worker (calls are serialised). */
 typedef void (*tpq_reject_fn)(void *ctx, const char *key, const struct tpq_error *e);
 
@@ -44,6 +50,7 @@ struct tpq_convert_options {
 	const char *quarantine_dir;  /* copy rejected files there (NULL: no) */
 	size_t row_group_bytes;      /* 0: writer default */
 	tpq_reject_fn on_reject;
+	tpq_progress_fn on_progress; /* NULL: none */
 	void *ctx;
 };
 
