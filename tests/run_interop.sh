@@ -100,7 +100,10 @@ if [ $node_ok = 1 ]; then
 	else
 		if [ -f "$CORPUS/MANIFEST.tsv" ]; then
 			run_step "convert ../shared/corpus/dev + check_lake" \
-				convert_and_check "$CORPUS" "$scratch/corpus-lake"
+				convert_and_check "$CORPUS" "$scratch/corpus-lake" &&
+			run_step "trailpq ddl --engine duckdb over the converted corpus" \
+				env TRAILPQ="$TRAILPQ" TPQ_DDL_LAKE="$scratch/corpus-lake" \
+				node --test tests/interop/test_ddl_duckdb.mjs
 		else
 			missing "corpus $CORPUS"
 		fi
