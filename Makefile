@@ -29,7 +29,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%_replay)
 
-.PHONY: all check unit interop fuzz-replay clean format format-check bench
+.PHONY: all check unit interop fuzz-replay clean format bench-tools
 all: $(O)/libtrailpq.a $(O)/trailpq trailpq
 
 $(O)/%.o: %.c
@@ -55,6 +55,13 @@ $(O)/tests/%: tests/unit/%.c tests/unit/harness.h $(O)/libtrailpq.a
 $(O)/fuzz/%_replay: fuzz/%.c fuzz/replay_main.c $(O)/libtrailpq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay_main.c $(O)/libtrailpq.a $(LIBS)
+
+# Micro benchmarks (never part of the tests): `make bench-tools`, then see bench/README.md.
+$(O)/bench/%: bench/%.c $(O)/libtrailpq.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libtrailpq.a $(LIBS)
+
+bench-tools: $(O)/bench/bench_writer $(O)/bench/bench_rle
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
