@@ -71,6 +71,27 @@ convert_and_check() { # src dst
 	node tests/interop/check_lake.mjs "$src" "$dst"
 }
 
+edge_cases() { # src dst: every hand-written edge-case file as a CloudTrail object; the bad_*
+	# ones must be rejected (exit 3, one line each), the others must match the oracle exactly
+	local src=$1 dst=$2 d f n rc bad want
+	d=$src/AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/01
+	mkdir -p "$d"
+	for f in tests/data/records/*.json; do
+		n=$(basename "$f" .json | tr -c 'a-zA-Z0-9\n' 'x')
+		cp "$f" "$d/123456789012_CloudTrail_us-east-1_20240101T0000Z_$n.json"
+	done
+	"$TRAILPQ" convert --quiet "$src" "$dst" 2>"$src.err"
+	rc=$?
+	want=$(ls tests/data/records/bad_*.json | wc -l)
+	bad=$(grep -c '^trailpq: rejected ' "$src.err")
+	if [ $rc -ne 3 ] || [ "$bad" -ne "$want" ]; then
+		echo "expected exit 3 and $want rejected files, got exit $rc and $bad:"
+		cat "$src.err"
+		return 1
+	fi
+	node tests/interop/check_lake.mjs "$src" "$dst"
+}
+
 make_bucket() { # dir: small bucket with every key layout, digests and Config files
 	local b=$1
 	python3 "$GEN" --records-per-file 60 --out "$b/o-a1b2c3d4e5" --org o-a1b2c3d4e5 --size-mb 0.4 --accounts 2 --days 2 \
@@ -107,6 +128,8 @@ if [ $node_ok = 1 ]; then
 		else
 			missing "corpus $CORPUS"
 		fi
+		run_step "convert the edge-case records (tests/data/records) + check_lake" \
+			edge_cases "$scratch/edge" "$scratch/edge-lake"
 		if ! command -v python3 >/dev/null 2>&1 || [ ! -f "$GEN" ]; then
 			missing "python3 and $GEN"
 		elif make_bucket "$scratch/bucket"; then

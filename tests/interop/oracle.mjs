@@ -137,7 +137,8 @@ export function expectedParquetSchema() {
 // ---------------------------------------------------------------------------------------------
 // eventTime
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+// RFC 3339 section 5.6: "T" and "Z" may also be lower case.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;
 const CANONICAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/;
 
 // Days since 1970-01-01 of a proleptic Gregorian date (valid for any year).
@@ -172,7 +173,7 @@ export function parseEventTime(s) {
 	const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
 	if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
 	let offMin = 0;
-	if (m[8] !== 'Z') {
+	if (m[8] !== 'Z' && m[8] !== 'z') {
 		const oh = Number(m[8].slice(1, 3)), om = Number(m[8].slice(4, 6));
 		if (oh > 23 || om > 59) return null;
 		offMin = (oh * 60 + om) * (m[8][0] === '-' ? -1 : 1);

@@ -276,13 +276,14 @@ test('rule: eventTime variants (RFC 3339, canonical forms, offsets, fractions)',
 		['2024-03-13T08:38:00+00:00', T0, true],
 		['1969-12-31T23:59:59.999Z', -1, false],
 		['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29), false],
+		['2024-03-13t08:38:00z', T0, true], // RFC 3339 5.6: t and z may be lower case
 	];
 	for (const [s, ms, inUnmapped] of cases) {
 		const r = row(`{"eventTime":"${s}"}`);
 		assert.equal(r.eventtime, ms, s);
 		assert.deepEqual(um(r), inUnmapped ? [['/eventTime', JSON.stringify(s)]] : null, s);
 	}
-	const bad = ['2024-03-13 08:38:00Z', '2024-03-13t08:38:00z', '2024-03-13T08:38:00', '2024-02-30T00:00:00Z',
+	const bad = ['2024-03-13 08:38:00Z', '2024-03-13T08:38:00', '2024-02-30T00:00:00Z',
 		'2023-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-03-13T24:00:00Z', '2024-03-13T08:60:00Z',
 		'2024-03-13T08:38:60Z', '2024-03-13T08:38:00.Z', '2024-03-13T08:38Z', '20240313T083800Z',
 		'2024-03-13T08:38:00+0200', '2024-03-13T08:38:00+24:00', ' 2024-03-13T08:38:00Z', ''];
