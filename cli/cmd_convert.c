@@ -1,5 +1,6 @@
 /* trailpq convert SRC DST: options, the rejected-file lines, the summary. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,13 @@ static int parse_date(const char *s, int *out)
 {
 	int y, m, d;
 	char tail;
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 ||
-	    d < 1 || d > 31)
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1 || m < 1 || m > 12 || d < 1 ||
+	    d > mdays[m - 1])
+		return -1;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (m == 2 && d == 29 && !leap)
 		return -1;
 	*out = y * 10000 + m * 100 + d;
 	return 0;
@@ -124,7 +130,7 @@ int tpq_cmd_convert(int argc, char **argv)
 	};
 	struct tpq_convert_options o;
 	tpq_convert_options_init(&o);
-	int json = 0, quiet = 0, c;
+	int json = 0, quiet = 0, c, have_level = 0;
 	struct progress prog = {0, NULL, 0, mono_now()};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -138,9 +144,17 @@ int tpq_cmd_convert(int argc, char **argv)
 			o.codec = (enum tpq_codec)k;
 			break;
 		}
-		case 'l':
-			o.level = atoi(optarg);
+		case 'l': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < -1000000 || v > 1000000) {
+				tpq_cli_errorf("--level takes a number, not '%s'", optarg);
+				return 2;
+			}
+			o.level = (int)v;
+			have_level = 1;
 			break;
+		}
 		case 't':
 			o.threads = atoi(optarg);
 			if (o.threads < 1 || o.threads > 256) {
@@ -170,6 +184,21 @@ int tpq_cmd_convert(int argc, char **argv)
 			return 0;
 		default:
 			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (have_level) {
+		int lo = 0, hi = 0;
+		if (o.codec == TPQ_CODEC_ZSTD)
+			lo = 1, hi = 22;
+		else if (o.codec == TPQ_CODEC_GZIP)
+			lo = 1, hi = 12;
+		if (hi == 0) {
+			tpq_cli_errorf("--level does not apply to --compression %s", tpq_codec_name(o.codec));
+			return 2;
+		}
+		if (o.level < lo || o.level > hi) {
+			tpq_cli_errorf("--level for %s takes %d to %d", tpq_codec_name(o.codec), lo, hi);
 			return 2;
 		}
 	}

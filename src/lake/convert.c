@@ -212,28 +212,54 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
 
 /* ---- the read stage ---- */
 
+static int mkdirs(char *path);
+
+/* Copies a rejected object to DIR/<key>. Returns 0, or -1 with errno set. */
+static int quarantine(struct worker *w, const char *dir, const char *key)
+{
+	struct run *r = w->run;
+	char path[8192];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	int rc = mkdirs(path);
+	*slash = '/';
+	if (rc)
+		return -1;
+	struct tpq_error e2;
+	tpq_error_clear(&e2);
+	if (r->src->read(r->src, key, 0, MAX_OBJECT_BYTES, &w->raw, &e2) != TPQ_OK) {
+		errno = e2.sys_errno ? e2.sys_errno : EIO;
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < w->raw.len) {
+		ssize_t wr = write(fd, w->raw.p + off, w->raw.len - off);
+		if (wr < 0 && errno == EINTR)
+			continue;
+		if (wr <= 0) {
+			int saved = errno;
+			close(fd);
+			errno = saved ? saved : EIO;
+			return -1;
+		}
+		off += (size_t)wr;
+	}
+	return close(fd);
+}
+
 static void reject(struct worker *w, struct file *f, struct tpq_error *e)
 {
 	struct run *r = w->run;
-	if (r->opt->quarantine_dir) {
-		char path[4200];
-		snprintf(path, sizeof(path), "%s/%s", r->opt->quarantine_dir, f->key);
-		/* make parents, then copy the raw object */
-		for (char *s = path + strlen(r->opt->quarantine_dir) + 1; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			mkdir(path, 0755);
-			*s = '/';
-		}
-		struct tpq_error e2;
-		tpq_error_clear(&e2);
-		if (r->src->read(r->src, f->key, 0, MAX_OBJECT_BYTES, &w->raw, &e2) == TPQ_OK) {
-			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			if (fd >= 0) {
-				ssize_t wr = write(fd, w->raw.p, w->raw.len);
-				(void)wr;
-				close(fd);
-			}
-		}
+	if (r->opt->quarantine_dir && quarantine(w, r->opt->quarantine_dir, f->key) != 0) {
+		size_t n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof(e->msg) - n, "; not quarantined: %s", strerror(errno));
 	}
 	pthread_mutex_lock(&r->lock);
 	r->st->files_rejected++;
@@ -248,6 +274,8 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	enum tpq_status st = r->src->read(r->src, f->key, TPQ_CT_PAD, MAX_OBJECT_BYTES, &w->raw, e);
 	if (st)
 		return st;
+	if (w->raw.len == 0)
+		return tpq_error_set(e, TPQ_ECORRUPT, "empty file: not CloudTrail data");
 	struct tpq_buf *json = &w->raw;
 	bool gz = w->raw.len >= 2 && w->raw.p[0] == 0x1f && w->raw.p[1] == 0x8b;
 	if (gz) {

@@ -302,11 +302,13 @@ const pad = (v, w) => String(v).padStart(w, '0');
 export function withPartition(row, where) {
 	row.account = where.account ?? null;
 	row.region = where.region ?? null;
-	if (row.eventtime !== null) {
-		const { y, m, d } = civilFromDays(Math.floor(row.eventtime / 86400000));
-		row.year = pad(y, 4);
-		row.month = pad(m, 2);
-		row.day = pad(d, 2);
+	// A UTC date outside years 0001..9999 has no four-digit partition value: such an event
+	// goes to its delivery day, like one whose eventTime is unusable.
+	const utc = row.eventtime === null ? null : civilFromDays(Math.floor(row.eventtime / 86400000));
+	if (utc && utc.y >= 1 && utc.y <= 9999) {
+		row.year = pad(utc.y, 4);
+		row.month = pad(utc.m, 2);
+		row.day = pad(utc.d, 2);
 	} else {
 		row.year = where.year ?? null;
 		row.month = where.month ?? null;
