@@ -612,8 +612,9 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 {
 	c->n_values++;
 	bool same = c->have_last &&
-		    (c->type == TPQ_T_BYTE_ARRAY ? (c->last.len == n && memcmp(c->last.p, p, n) == 0)
-						 : c->last_i == iv);
+		    (c->type == TPQ_T_BYTE_ARRAY
+			     ? (c->last.len == n && (n == 0 || memcmp(c->last.p, p, n) == 0))
+			     : c->last_i == iv);
 	if (same && c->dict_on && c->n_idx > 0) {
 		if (c->n_idx == c->cap_idx &&
 		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
@@ -628,12 +629,13 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 	if (c->dict_on || (c->want_bloom && !same))
 		h = tpq_xxh64(p, n, 0);
 	if (c->dict_on) {
+		size_t n_before = c->dict.n;
 		int64_t e = dict_lookup(&c->dict, p, n, h);
 		if (e < 0) {
 			fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
 			return;
 		}
-		if ((size_t)e + 1 == c->dict.n)
+		if (c->dict.n != n_before)  /* a new entry (not a hit on the newest one) */
 			c->dict.plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
 		if (c->n_idx == c->cap_idx &&
 		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
@@ -853,14 +855,18 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 		ps->has_null_count = true;
 		ps->null_count = c->page_nulls;
 		if (c->page_has_bounds) {
+			/* Each bound on its own: a max that cannot be rounded up
+			 * leaves the min, which is still true. */
 			bool ex;
 			if (make_bound(c->type, &c->page_min, false, w->opt.stats_max_len, &pmeta.min,
-				       &pmeta.min_len, &ex) &&
-			    make_bound(c->type, &c->page_max, true, w->opt.stats_max_len, &pmeta.max,
-				       &pmeta.max_len, &ex)) {
-				ps->has_min = ps->has_max = true;
+				       &pmeta.min_len, &ex)) {
+				ps->has_min = true;
 				ps->min_value = pmeta.min;
 				ps->min_len = pmeta.min_len;
+			}
+			if (make_bound(c->type, &c->page_max, true, w->opt.stats_max_len, &pmeta.max,
+				       &pmeta.max_len, &ex)) {
+				ps->has_max = true;
 				ps->max_value = pmeta.max;
 				ps->max_len = pmeta.max_len;
 			}
@@ -961,21 +967,23 @@ static void fill_chunk_stats(struct tpq_pw *w, struct col *c, struct tpq_statist
 		bool ex_min, ex_max;
 		uint8_t *mn = NULL, *mx = NULL;
 		size_t mnl = 0, mxl = 0;
-		if (make_bound(c->type, &c->chunk_min, false, w->opt.stats_max_len, &mn, &mnl, &ex_min) &&
-		    make_bound(c->type, &c->chunk_max, true, w->opt.stats_max_len, &mx, &mxl, &ex_max)) {
-			st->has_min = st->has_max = true;
+		if (make_bound(c->type, &c->chunk_min, false, w->opt.stats_max_len, &mn, &mnl, &ex_min)) {
+			st->has_min = true;
 			st->min_value = mn;
 			st->min_len = mnl;
+			if (c->type == TPQ_T_BYTE_ARRAY) {
+				st->has_is_min_exact = true;
+				st->is_min_exact = ex_min;
+			}
+		}
+		if (make_bound(c->type, &c->chunk_max, true, w->opt.stats_max_len, &mx, &mxl, &ex_max)) {
+			st->has_max = true;
 			st->max_value = mx;
 			st->max_len = mxl;
 			if (c->type == TPQ_T_BYTE_ARRAY) {
-				st->has_is_min_exact = st->has_is_max_exact = true;
-				st->is_min_exact = ex_min;
+				st->has_is_max_exact = true;
 				st->is_max_exact = ex_max;
 			}
-		} else {
-			free(mn);
-			free(mx);
 		}
 	}
 }

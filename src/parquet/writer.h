@@ -35,7 +35,8 @@
 struct tpq_pw_options {
 	enum tpq_codec codec;         /* default ZSTD */
 	int level;                    /* codec level, 0 = codec default */
-	size_t page_bytes;            /* target uncompressed data page size, default 1 MiB */
+	size_t page_bytes;            /* target uncompressed data page size, default 1 MiB
+	                                 (at least 1024: smaller values are raised) */
 	size_t row_group_bytes;       /* default 128 MiB (uncompressed) */
 	int64_t row_group_rows;       /* 0 = no row limit (default) */
 	size_t dict_max_bytes;        /* dictionary page limit before PLAIN fallback, default 1 MiB */
@@ -43,7 +44,7 @@ struct tpq_pw_options {
 	bool page_crc;                /* CRC32 in page headers (default false) */
 	bool page_index;              /* ColumnIndex + OffsetIndex (default true) */
 	bool statistics;              /* chunk and page statistics (default true) */
-	size_t stats_max_len;         /* byte bound for string min/max, default 64 */
+	size_t stats_max_len;         /* byte bound for string min/max, default 64 (at least 8) */
 	double bloom_fpp;             /* Bloom false-positive rate, default 0.01 */
 	uint32_t bloom_max_bytes;     /* per column chunk, default 1 MiB */
 	const struct tpq_key_value *kv; size_t n_kv; /* extra key-value metadata (borrowed) */

@@ -1,0 +1,1231 @@
+/* Tests of the Parquet writer (src/parquet/writer.c), read back through our
+ * own reader.
+ *
+ * The core is a property test: with a fixed seed it makes a few hundred random
+ * schemas (optional/required/repeated groups, LIST and MAP, every leaf type),
+ * random rows (NULLs at every level, empty lists, NULL elements) shredded by a
+ * generic recursive shredder that records the expected Dremel levels and
+ * values per column while it puts them, writes them with random options
+ * (every codec, tiny pages and row groups, dictionary fallback, CRCs), reads
+ * the file back and compares every level and value. The other tests pin
+ * statistics, page indexes, encodings, Bloom filters, errors and
+ * determinism on small hand-made files. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/codec.h"
+#include "harness.h"
+#include "io/sink.h"
+#include "parquet/bloom.h"
+#include "parquet/meta.h"
+#include "parquet/reader.h"
+#include "parquet/schema.h"
+#include "parquet/writer.h"
+
+/* ---- small helpers ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd64(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned rnd(unsigned n)
+{
+	return n ? (unsigned)(rnd64() % n) : 0;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return q;
+}
+
+/* Writes with `w` finished into a memory sink; returns a malloc'd copy of the bytes. */
+static uint8_t *finish_copy(struct tpq_pw *w, struct tpq_sink *sink, size_t *len)
+{
+	struct tpq_error err = {0};
+	uint64_t bytes = 0;
+	enum tpq_status st = tpq_pw_finish(w, &bytes, &err);
+	ASSERT_EQ(st, TPQ_OK);
+	if (st != TPQ_OK) {
+		fprintf(stderr, "finish: %s\n", err.msg);
+		*len = 0;
+		return NULL;
+	}
+	size_t n = 0;
+	const uint8_t *p = tpq_sink_mem_data(sink, &n);
+	ASSERT_U64_EQ(bytes, n);
+	uint8_t *c = xrealloc(NULL, n);
+	memcpy(c, p, n);
+	*len = n;
+	return c;
+}
+
+/* ---- the random schema model ---- */
+
+enum kind { K_LEAF, K_GROUP, K_LIST, K_MAP };
+enum vtype { V_BOOL, V_I32, V_I64, V_STR, V_TS };
+
+#define MAX_NODES 96
+#define MAX_KIDS 3
+
+struct tn {
+	enum kind kind;
+	enum tpq_repetition rep;
+	enum vtype vt;
+	bool narrow;           /* leaves: values from a small domain */
+	int nkids;
+	struct tn *kids[MAX_KIDS];  /* LIST: element; MAP: key, value */
+	int col, snode;
+	int16_t rep_lv;        /* REPEATED node: its rep level; LIST/MAP: the inner group's */
+};
+
+/* Expected content of one column. */
+struct ecol {
+	enum vtype vt;
+	int16_t max_def, max_rep;
+	int16_t *def, *rep;
+	size_t n, cap;
+	int64_t *iv;
+	size_t nv, capv;
+	size_t *off;           /* nv + 1 entries for strings */
+	uint8_t *bytes;
+	size_t nb, capb;
+};
+
+struct pcase {
+	struct tn nodes[MAX_NODES];
+	int n_nodes;
+	struct tn *top[4];
+	int n_top;
+	struct ecol cols[64];
+	int n_cols;
+	struct tpq_schema schema;
+	struct tpq_pw *w;
+	bool too_big;
+};
+
+static void ecol_level(struct ecol *e, int def, int rep)
+{
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->def = xrealloc(e->def, e->cap * sizeof(*e->def));
+		e->rep = xrealloc(e->rep, e->cap * sizeof(*e->rep));
+	}
+	e->def[e->n] = (int16_t)def;
+	e->rep[e->n] = (int16_t)rep;
+	e->n++;
+}
+
+static void ecol_value(struct ecol *e, int64_t v, const uint8_t *p, size_t n)
+{
+	if (e->nv + 1 >= e->capv) {
+		e->capv = e->capv ? e->capv * 2 : 64;
+		e->iv = xrealloc(e->iv, e->capv * sizeof(*e->iv));
+		e->off = xrealloc(e->off, (e->capv + 1) * sizeof(*e->off));
+	}
+	if (e->nv == 0)
+		e->off[0] = 0;
+	e->iv[e->nv] = v;
+	if (p && n) {
+		if (e->nb + n > e->capb) {
+			e->capb = (e->nb + n) * 2 + 64;
+			e->bytes = xrealloc(e->bytes, e->capb);
+		}
+		memcpy(e->bytes + e->nb, p, n);
+		e->nb += n;
+	}
+	e->nv++;
+	e->off[e->nv] = e->nb;
+}
+
+static void ecol_free(struct ecol *e)
+{
+	free(e->def);
+	free(e->rep);
+	free(e->iv);
+	free(e->off);
+	free(e->bytes);
+	memset(e, 0, sizeof(*e));
+}
+
+static enum tpq_repetition rand_rep(bool allow_repeated)
+{
+	unsigned r = rnd(10);
+	if (r < 3)
+		return TPQ_REQUIRED;
+	if (r < 8 || !allow_repeated)
+		return TPQ_OPTIONAL;
+	return TPQ_REPEATED;
+}
+
+/* Adds a leaf of a random type under `parent`. */
+static struct tn *gen_leaf(struct pcase *k, int parent, const char *name, enum tpq_repetition rep,
+			   bool force_string)
+{
+	struct tn *n = &k->nodes[k->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->kind = K_LEAF;
+	n->rep = rep;
+	n->vt = force_string ? V_STR : (enum vtype)rnd(5);
+	n->narrow = rnd(2);
+	n->col = k->n_cols++;
+	uint32_t flags = 0;
+	if (rnd(5) == 0)
+		flags |= TPQ_COL_BLOOM;
+	if (rnd(10) == 0)
+		flags |= TPQ_COL_NO_DICT;
+	if (rnd(10) == 0)
+		flags |= TPQ_COL_NO_STATS;
+	switch (n->vt) {
+	case V_BOOL:
+		n->snode = tpq_schema_leaf(&k->schema, parent, name, rep, TPQ_T_BOOLEAN, NULL, flags);
+		break;
+	case V_I32:
+		n->snode = tpq_schema_leaf(&k->schema, parent, name, rep, TPQ_T_INT32, NULL, flags);
+		break;
+	case V_I64:
+		n->snode = tpq_schema_leaf(&k->schema, parent, name, rep, TPQ_T_INT64, NULL, flags);
+		break;
+	case V_STR:
+		n->snode = tpq_schema_string(&k->schema, parent, name, rep, flags);
+		break;
+	case V_TS:
+		n->snode = tpq_schema_timestamp_ms(&k->schema, parent, name, rep, flags);
+		break;
+	}
+	k->cols[n->col].vt = n->vt;
+	return n;
+}
+
+/* Adds a random field named `name` under `parent`; def/rep are the parent's levels. */
+static struct tn *gen_field(struct pcase *k, int parent, const char *name, enum tpq_repetition rep,
+			    int depth, int def, int rp)
+{
+	unsigned r = rnd(100);
+	enum kind kind = depth >= 3 || k->n_nodes > MAX_NODES - 12 || k->n_cols > 48 ? K_LEAF
+			 : r < 45 ? K_LEAF : r < 70 ? K_GROUP : r < 85 ? K_LIST : K_MAP;
+	if ((kind == K_LIST || kind == K_MAP) && rep == TPQ_REPEATED)
+		rep = TPQ_OPTIONAL;
+	int d = def + (rep != TPQ_REQUIRED);
+	int rl = rp + (rep == TPQ_REPEATED);
+	if (kind == K_LEAF) {
+		struct tn *n = gen_leaf(k, parent, name, rep, false);
+		n->rep_lv = (int16_t)rl;
+		k->cols[n->col].max_def = (int16_t)d;
+		k->cols[n->col].max_rep = (int16_t)rl;
+		return n;
+	}
+	struct tn *n = &k->nodes[k->n_nodes++];
+	memset(n, 0, sizeof(*n));
+	n->kind = kind;
+	n->rep = rep;
+	n->rep_lv = (int16_t)rl;
+	char nm[16];
+	if (kind == K_GROUP) {
+		n->snode = tpq_schema_group(&k->schema, parent, name, rep);
+		n->nkids = 1 + (int)rnd(MAX_KIDS);
+		for (int i = 0; i < n->nkids; i++) {
+			snprintf(nm, sizeof(nm), "c%d", i);
+			n->kids[i] = gen_field(k, n->snode, nm, rand_rep(true), depth + 1, d, rl);
+		}
+	} else if (kind == K_LIST) {
+		n->snode = tpq_schema_list(&k->schema, parent, name, rep);
+		n->rep_lv = (int16_t)(rl + 1);
+		n->nkids = 1;
+		n->kids[0] = gen_field(k, n->snode, "element", rand_rep(false), depth + 1, d + 1,
+				       rl + 1);
+	} else {
+		n->snode = tpq_schema_map(&k->schema, parent, name, rep);
+		n->rep_lv = (int16_t)(rl + 1);
+		n->nkids = 2;
+		struct tn *key = gen_leaf(k, n->snode, "key", TPQ_REQUIRED, true);
+		key->rep_lv = (int16_t)(rl + 1);
+		k->cols[key->col].max_def = (int16_t)(d + 1);
+		k->cols[key->col].max_rep = (int16_t)(rl + 1);
+		n->kids[0] = key;
+		n->kids[1] = gen_field(k, n->snode, "value", rand_rep(false), depth + 1, d + 1, rl + 1);
+	}
+	/* the schema node of the repeated middle group is snode (list/key_value) */
+	return n;
+}
+
+/* ---- the generic shredder ---- */
+
+static void shred_field(struct pcase *k, struct tn *n, int d, int r);
+
+/* No value for anything under n: every leaf gets (d, r). */
+static void shred_nulls(struct pcase *k, struct tn *n, int d, int r, bool emit)
+{
+	if (n->kind == K_LEAF) {
+		if (emit)
+			tpq_pw_put_null(k->w, n->col, d, r);
+		ecol_level(&k->cols[n->col], d, r);
+		return;
+	}
+	for (int i = 0; i < n->nkids; i++)
+		shred_nulls(k, n->kids[i], d, r, emit);
+}
+
+static void put_nulls(struct pcase *k, struct tn *n, int d, int r)
+{
+	if (n->kind != K_LEAF && rnd(2)) {
+		/* the writer's helper for a whole subtree (a LIST/MAP's snode is its inner
+		 * group; every leaf under it is a leaf under the outer node too) */
+		tpq_pw_put_null_node(k->w, n->snode, d, r);
+		shred_nulls(k, n, d, r, false);
+	} else {
+		shred_nulls(k, n, d, r, true);
+	}
+}
+
+static void put_leaf(struct pcase *k, struct tn *n, int d, int r)
+{
+	struct ecol *e = &k->cols[n->col];
+	ecol_level(e, d, r);
+	switch (n->vt) {
+	case V_BOOL: {
+		bool b = rnd(2);
+		tpq_pw_put_bool(k->w, n->col, r, b);
+		ecol_value(e, b, NULL, 0);
+		break;
+	}
+	case V_I32: {
+		int32_t v = n->narrow ? (int32_t)rnd(7) - 3 : (int32_t)(uint32_t)rnd64();
+		tpq_pw_put_i32(k->w, n->col, r, v);
+		ecol_value(e, v, NULL, 0);
+		break;
+	}
+	case V_I64:
+	case V_TS: {
+		int64_t v = n->vt == V_TS ? 1700000000000 + (int64_t)rnd(n->narrow ? 5 : 1000000)
+			    : n->narrow ? (int64_t)rnd(9) - 4 : (int64_t)rnd64();
+		tpq_pw_put_i64(k->w, n->col, r, v);
+		ecol_value(e, v, NULL, 0);
+		break;
+	}
+	case V_STR: {
+		static const char alpha[] = "abz\xff\x01";
+		uint8_t s[24];
+		size_t len;
+		if (n->narrow) {
+			len = (size_t)snprintf((char *)s, sizeof(s), "s%u", rnd(6));
+		} else {
+			len = rnd(20);
+			for (size_t i = 0; i < len; i++)
+				s[i] = (uint8_t)(rnd(3) ? 'a' + rnd(26) : (uint8_t)alpha[rnd(5)]);
+		}
+		tpq_pw_put_bytes(k->w, n->col, r, s, len);
+		ecol_value(e, 0, s, len);
+		break;
+	}
+	}
+}
+
+/* n present with its own levels applied: d is n's definition level. */
+static void shred_present(struct pcase *k, struct tn *n, int d, int r)
+{
+	if (n->kind == K_LEAF) {
+		put_leaf(k, n, d, r);
+	} else if (n->kind == K_GROUP) {
+		for (int i = 0; i < n->nkids; i++)
+			shred_field(k, n->kids[i], d, r);
+	} else {
+		unsigned cnt = rnd(4);
+		if (cnt == 0) {  /* empty list / map */
+			for (int i = 0; i < n->nkids; i++)
+				put_nulls(k, n->kids[i], d, r);
+			return;
+		}
+		for (unsigned j = 0; j < cnt; j++)
+			for (int i = 0; i < n->nkids; i++)
+				shred_field(k, n->kids[i], d + 1, j ? n->rep_lv : r);
+	}
+}
+
+/* n as a field of a present parent whose definition level is d. */
+static void shred_field(struct pcase *k, struct tn *n, int d, int r)
+{
+	switch (n->rep) {
+	case TPQ_REQUIRED:
+		shred_present(k, n, d, r);
+		break;
+	case TPQ_OPTIONAL:
+		if (rnd(4) == 0)
+			put_nulls(k, n, d, r);
+		else
+			shred_present(k, n, d + 1, r);
+		break;
+	case TPQ_REPEATED: {
+		unsigned cnt = rnd(4);
+		if (cnt == 0)
+			put_nulls(k, n, d, r);
+		for (unsigned j = 0; j < cnt; j++)
+			shred_present(k, n, d + 1, j ? n->rep_lv : r);
+		break;
+	}
+	}
+}
+
+/* What the property test covered (printed once, so a run shows it did real work). */
+static struct {
+	size_t levels, values, pages, row_groups, fallback_chunks, max_rep, nulls_above_leaf;
+} cover;
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static int64_t le_int(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	if (n == 4)
+		return (int32_t)(uint32_t)v;
+	return (int64_t)v;
+}
+
+/* Chunk statistics and the offset index of a decoded chunk agree with its content. */
+static bool check_chunk_meta(struct tpq_pr *pr, size_t rg, size_t c, const struct tpq_pr_column *col,
+			     unsigned seed)
+{
+	const struct tpq_column_meta_data *md = tpq_pr_chunk(pr, rg, c)->md;
+	size_t nulls = col->n_levels - col->n_values;
+	if (md->has_statistics) {
+		const struct tpq_statistics *st = &md->statistics;
+		if (st->has_null_count && st->null_count != (int64_t)nulls) {
+			fprintf(stderr, "seed %u: col %zu rg %zu: null_count %lld, expected %zu\n", seed,
+				c, rg, (long long)st->null_count, nulls);
+			return false;
+		}
+		if (st->has_min != st->has_max || (st->has_min && col->n_values == 0)) {
+			fprintf(stderr, "seed %u: col %zu rg %zu: bad min/max presence\n", seed, c, rg);
+			return false;
+		}
+		if (st->has_min && col->type == TPQ_T_BYTE_ARRAY) {
+			const uint8_t *mn = NULL, *mx = NULL;
+			size_t mnl = 0, mxl = 0;
+			for (size_t i = 0; i < col->n_values; i++) {
+				const uint8_t *v = col->bytes + col->offsets[i];
+				size_t n = col->offsets[i + 1] - col->offsets[i];
+				if (!mn || cmp_bytes(v, n, mn, mnl) < 0)
+					mn = v, mnl = n;
+				if (!mx || cmp_bytes(v, n, mx, mxl) > 0)
+					mx = v, mxl = n;
+			}
+			bool min_ok = cmp_bytes(st->min_value, st->min_len, mn, mnl) <= 0 &&
+				      (!(!st->has_is_min_exact || st->is_min_exact) ||
+				       cmp_bytes(st->min_value, st->min_len, mn, mnl) == 0);
+			bool max_ok = cmp_bytes(st->max_value, st->max_len, mx, mxl) >= 0 &&
+				      (!(!st->has_is_max_exact || st->is_max_exact) ||
+				       cmp_bytes(st->max_value, st->max_len, mx, mxl) == 0);
+			if (!min_ok || !max_ok) {
+				fprintf(stderr, "seed %u: col %zu rg %zu: string min/max not bounds\n",
+					seed, c, rg);
+				return false;
+			}
+		} else if (st->has_min) {
+			int64_t mn = col->ints[0], mx = col->ints[0];
+			for (size_t i = 1; i < col->n_values; i++) {
+				mn = col->ints[i] < mn ? col->ints[i] : mn;
+				mx = col->ints[i] > mx ? col->ints[i] : mx;
+			}
+			size_t w = col->type == TPQ_T_BOOLEAN ? 1 : col->type == TPQ_T_INT32 ? 4 : 8;
+			if (st->min_len != w || st->max_len != w || le_int(st->min_value, w) != mn ||
+			    le_int(st->max_value, w) != mx) {
+				fprintf(stderr, "seed %u: col %zu rg %zu: min/max wrong\n", seed, c, rg);
+				return false;
+			}
+		}
+	}
+	struct tpq_offset_index oi = {0};
+	struct tpq_error err = {0};
+	enum tpq_status st = tpq_pr_read_offset_index(pr, rg, c, &oi, &err);
+	bool ok = true;
+	if (st == TPQ_OK) {
+		size_t dp = 0, level = 0, row = 0;
+		for (size_t i = 0; i < col->n_pages && ok; i++) {
+			const struct tpq_pr_page *pg = &col->pages[i];
+			if (pg->type == TPQ_PAGE_DICTIONARY)
+				continue;
+			ok = dp < oi.n_pages && oi.page_locations[dp].offset == (int64_t)pg->offset &&
+			     oi.page_locations[dp].first_row_index == (int64_t)row;
+			for (int32_t j = 0; j < pg->num_values && level < col->n_levels; j++)
+				row += col->rep[level++] == 0;
+			dp++;
+		}
+		ok = ok && dp == oi.n_pages;
+		if (!ok)
+			fprintf(stderr, "seed %u: col %zu rg %zu: offset index disagrees\n", seed, c, rg);
+	} else if (st != TPQ_ENOTFOUND) {
+		fprintf(stderr, "seed %u: col %zu rg %zu: offset index: %s\n", seed, c, rg, err.msg);
+		ok = false;
+	}
+	tpq_offset_index_release(&oi);
+	return ok;
+}
+
+/* Compares what the reader decodes with the expectation. Returns false on the first
+ * difference (printed). */
+static bool verify(struct pcase *k, const uint8_t *file, size_t len, int64_t rows,
+		   unsigned seed)
+{
+	struct tpq_pr *pr = NULL;
+	struct tpq_error err = {0};
+	bool ok = true;
+	if (tpq_pr_open(&pr, file, len, NULL, &err) != TPQ_OK) {
+		fprintf(stderr, "seed %u: open: %s\n", seed, err.msg);
+		return false;
+	}
+	if (tpq_pr_num_rows(pr) != rows || tpq_pr_num_columns(pr) != (size_t)k->n_cols) {
+		fprintf(stderr, "seed %u: rows/columns differ\n", seed);
+		ok = false;
+		goto done;
+	}
+	cover.row_groups += tpq_pr_num_row_groups(pr);
+	for (int c = 0; c < k->n_cols && ok; c++) {
+		struct ecol *e = &k->cols[c];
+		size_t li = 0, vi = 0;
+		if ((size_t)e->max_rep > cover.max_rep)
+			cover.max_rep = (size_t)e->max_rep;
+		for (size_t i = 0; i < e->n; i++)
+			cover.nulls_above_leaf += e->def[i] + 1 < e->max_def;
+		for (size_t rg = 0; rg < tpq_pr_num_row_groups(pr) && ok; rg++) {
+			struct tpq_pr_column col = {0};
+			if (tpq_pr_read_column(pr, rg, (size_t)c, 0, &col, &err) != TPQ_OK) {
+				fprintf(stderr, "seed %u: col %d rg %zu: %s\n", seed, c, rg, err.msg);
+				ok = false;
+			}
+			if (ok && (col.max_def != e->max_def || col.max_rep != e->max_rep)) {
+				fprintf(stderr, "seed %u: col %d: max levels %d/%d, expected %d/%d\n", seed,
+					c, col.max_def, col.max_rep, e->max_def, e->max_rep);
+				ok = false;
+			}
+			for (size_t i = 0; ok && i < col.n_levels; i++, li++) {
+				if (li >= e->n || col.def[i] != e->def[li] || col.rep[i] != e->rep[li]) {
+					fprintf(stderr, "seed %u: col %d level %zu differs\n", seed, c, li);
+					ok = false;
+				}
+			}
+			for (size_t i = 0; ok && i < col.n_values; i++, vi++) {
+				bool same;
+				if (vi >= e->nv) {
+					same = false;
+				} else if (e->vt == V_STR) {
+					size_t n = col.offsets[i + 1] - col.offsets[i];
+					same = n == e->off[vi + 1] - e->off[vi] &&
+					       (n == 0 || memcmp(col.bytes + col.offsets[i],
+								  e->bytes + e->off[vi], n) == 0);
+				} else {
+					same = col.ints[i] == e->iv[vi];
+				}
+				if (!same) {
+					fprintf(stderr, "seed %u: col %d value %zu differs\n", seed, c, vi);
+					ok = false;
+				}
+			}
+			if (ok && !check_chunk_meta(pr, rg, (size_t)c, &col, seed))
+				ok = false;
+			bool has_dict_data = false, has_plain_data = false;
+			for (size_t i = 0; i < col.n_pages; i++) {
+				has_dict_data |= col.pages[i].encoding == TPQ_ENC_RLE_DICTIONARY;
+				has_plain_data |= col.pages[i].type == TPQ_PAGE_DATA &&
+						  col.pages[i].encoding == TPQ_ENC_PLAIN;
+			}
+			cover.fallback_chunks += has_dict_data && has_plain_data;
+			cover.pages += col.n_pages;
+			cover.levels += col.n_levels;
+			cover.values += col.n_values;
+			tpq_pr_column_release(&col);
+		}
+		if (ok && (li != e->n || vi != e->nv)) {
+			fprintf(stderr, "seed %u: col %d: %zu levels %zu values, expected %zu %zu\n", seed,
+				c, li, vi, e->n, e->nv);
+			ok = false;
+		}
+	}
+done:
+	tpq_pr_free(pr);
+	return ok;
+}
+
+/* Builds, writes and checks one random case. Returns the file bytes (malloc'd) or NULL. */
+static uint8_t *run_case(unsigned seed, size_t *len, bool check)
+{
+	static struct pcase k;
+	memset(&k, 0, sizeof(k));
+	rng_state = 0x7261696c70710000ull + seed;
+	*len = 0;
+	if (tpq_schema_init(&k.schema) != 0)
+		return NULL;
+	k.n_top = 1 + (int)rnd(4);
+	for (int i = 0; i < k.n_top; i++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "f%d", i);
+		k.top[i] = gen_field(&k, 0, nm, rand_rep(true), 0, 0, 0);
+	}
+	struct tpq_error err = {0};
+	uint8_t *out = NULL;
+	struct tpq_sink *sink = NULL;
+	if (tpq_schema_finish(&k.schema, &err) != TPQ_OK) {
+		fprintf(stderr, "seed %u: schema: %s\n", seed, err.msg);
+		ASSERT_TRUE(0);
+		goto free_schema;
+	}
+	ASSERT_EQ(k.schema.n_leaves, k.n_cols);
+	for (int c = 0; c < k.n_cols && (size_t)c < k.schema.n_leaves; c++) {
+		const struct tpq_schema_node *sn = &k.schema.nodes[k.schema.leaves[c]];
+		ASSERT_EQ(sn->max_def, k.cols[c].max_def);
+		ASSERT_EQ(sn->max_rep, k.cols[c].max_rep);
+	}
+
+	static const enum tpq_codec codecs[] = {
+		TPQ_CODEC_UNCOMPRESSED, TPQ_CODEC_SNAPPY, TPQ_CODEC_GZIP, TPQ_CODEC_ZSTD,
+		TPQ_CODEC_LZ4_RAW,
+	};
+	static const size_t page_sizes[] = {1, 1024, 2048, 1u << 20};  /* the writer clamps to >= 1024 */
+	static const int64_t rg_rows[] = {0, 1, 7, 40};
+	static const size_t dict_sizes[] = {1, 40, 1u << 20};
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.codec = codecs[rnd(5)];
+	if (!tpq_codec_supported(opt.codec))
+		opt.codec = TPQ_CODEC_ZSTD;
+	opt.dictionary = rnd(4) != 0;
+	opt.page_bytes = page_sizes[rnd(4)];
+	opt.row_group_rows = rg_rows[rnd(4)];
+	opt.dict_max_bytes = dict_sizes[rnd(3)];
+	opt.page_crc = rnd(2);
+	opt.page_index = rnd(4) != 0;
+	opt.statistics = rnd(4) != 0;
+	opt.stats_max_len = 1 + rnd(16);
+	if (rnd(8) == 0)
+		opt.row_group_bytes = 256;
+
+	sink = tpq_sink_mem_new();
+	k.w = tpq_pw_new(&k.schema, &opt, sink, &err);
+	if (!k.w) {
+		fprintf(stderr, "seed %u: writer: %s\n", seed, err.msg);
+		ASSERT_TRUE(0);
+		goto free_sink;
+	}
+	int64_t rows = rnd(10) == 0 ? 300 + rnd(900) : 1 + rnd(120);
+	for (int64_t r = 0; r < rows; r++) {
+		for (int i = 0; i < k.n_top; i++)
+			shred_field(&k, k.top[i], 0, 0);
+		enum tpq_status st = tpq_pw_end_row(k.w);
+		if (st != TPQ_OK) {
+			fprintf(stderr, "seed %u: end_row %lld: %s\n", seed, (long long)r,
+				tpq_status_str(st));
+			ASSERT_TRUE(0);
+			goto free_writer;
+		}
+	}
+	out = finish_copy(k.w, sink, len);
+	if (out && check && !verify(&k, out, *len, rows, seed))
+		ASSERT_TRUE(0);
+free_writer:
+	tpq_pw_free(k.w);
+free_sink:
+	sink->free(sink);
+free_schema:
+	for (int c = 0; c < k.n_cols; c++)
+		ecol_free(&k.cols[c]);
+	tpq_schema_release(&k.schema);
+	return out;
+}
+
+TEST(property_round_trip)
+{
+	for (unsigned seed = 1; seed <= 300; seed++) {
+		size_t len = 0;
+		uint8_t *a = run_case(seed, &len, true);
+		ASSERT_TRUE(a != NULL);
+		/* (g) determinism: the same case again gives the same bytes */
+		if (a && seed % 10 == 0) {
+			size_t len2 = 0;
+			uint8_t *b = run_case(seed, &len2, false);
+			ASSERT_TRUE(b != NULL);
+			ASSERT_EQ(len, len2);
+			if (b && len == len2)
+				ASSERT_MEM_EQ(a, b, len);
+			free(b);
+		}
+		free(a);
+	}
+	fprintf(stderr, "property: 300 files, %zu row groups, %zu pages, %zu levels, %zu values, "
+		"%zu fallback chunks, %zu nulls above a leaf, max rep level %zu\n", cover.row_groups,
+		cover.pages, cover.levels, cover.values, cover.fallback_chunks, cover.nulls_above_leaf,
+		cover.max_rep);
+	ASSERT_TRUE(cover.fallback_chunks > 0 && cover.nulls_above_leaf > 0 && cover.max_rep >= 3);
+}
+
+/* ---- hand-made files ---- */
+
+struct small {
+	struct tpq_schema schema;
+	struct tpq_sink *sink;
+	struct tpq_pw *w;
+	uint8_t *file;
+	size_t len;
+	struct tpq_pr *pr;
+};
+
+static void small_open(struct small *s, const struct tpq_pw_options *opt)
+{
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_schema_finish(&s->schema, &err), TPQ_OK);
+	s->sink = tpq_sink_mem_new();
+	s->w = tpq_pw_new(&s->schema, opt, s->sink, &err);
+	ASSERT_TRUE(s->w != NULL);
+	if (!s->w)
+		exit(1);
+}
+
+static void small_read(struct small *s)
+{
+	struct tpq_error err = {0};
+	s->file = finish_copy(s->w, s->sink, &s->len);
+	ASSERT_TRUE(s->file != NULL);
+	if (!s->file)
+		exit(1);
+	ASSERT_EQ(tpq_pr_open(&s->pr, s->file, s->len, NULL, &err), TPQ_OK);
+	if (!s->pr) {
+		fprintf(stderr, "open: %s\n", err.msg);
+		exit(1);
+	}
+}
+
+static void small_free(struct small *s)
+{
+	tpq_pr_free(s->pr);
+	free(s->file);
+	tpq_pw_free(s->w);
+	if (s->sink)
+		s->sink->free(s->sink);
+	tpq_schema_release(&s->schema);
+}
+
+static const struct tpq_column_meta_data *md_of(struct small *s, size_t rg, size_t c)
+{
+	return &tpq_pr_meta(s->pr)->row_groups[rg].columns[c].meta_data;
+}
+
+static bool bytes_eq(const uint8_t *p, size_t n, const void *q, size_t m)
+{
+	return n == m && (n == 0 || memcmp(p, q, n) == 0);
+}
+
+static void le32(uint8_t *p, int32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)((uint32_t)v >> (8 * i));
+}
+
+static void le64(uint8_t *p, int64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)((uint64_t)v >> (8 * i));
+}
+
+/* (b) statistics: type orders, null_count, distinct_count, truncation. */
+TEST(statistics)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_leaf(&s.schema, 0, "i32", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+	tpq_schema_leaf(&s.schema, 0, "i64", TPQ_OPTIONAL, TPQ_T_INT64, NULL, 0);
+	tpq_schema_string(&s.schema, 0, "s", TPQ_OPTIONAL, 0);
+	tpq_schema_leaf(&s.schema, 0, "b", TPQ_OPTIONAL, TPQ_T_BOOLEAN, NULL, 0);
+	tpq_schema_string(&s.schema, 0, "long", TPQ_REQUIRED, 0);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.stats_max_len = 8;  /* the writer's smallest bound */
+	small_open(&s, &opt);
+	static const int32_t i32[] = {5, -3, 100, 7};
+	static const int64_t i64[] = {-5000000000, 3, 4000000000, 3};
+	static const char *const strs[] = {"a", "\xff", "abc", "a"};
+	static const char *const longs[] = {"abcdefghij", "abcdefghzz", "abcdefgh\xff\xff", "b"};
+	static const bool bools[] = {true, false, true, true};
+	for (int r = 0; r < 5; r++) {
+		if (r == 4) {  /* a row of NULLs (and one required value) */
+			for (int c = 0; c < 4; c++)
+				tpq_pw_put_null(s.w, c, 0, 0);
+			tpq_pw_put_bytes(s.w, 4, 0, "abcdefgh", 8);
+		} else {
+			tpq_pw_put_i32(s.w, 0, 0, i32[r]);
+			tpq_pw_put_i64(s.w, 1, 0, i64[r]);
+			tpq_pw_put_bytes(s.w, 2, 0, strs[r], strlen(strs[r]));
+			tpq_pw_put_bool(s.w, 3, 0, bools[r]);
+			tpq_pw_put_bytes(s.w, 4, 0, longs[r], strlen(longs[r]));
+		}
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	uint8_t b[8];
+	const struct tpq_statistics *st = &md_of(&s, 0, 0)->statistics;
+	ASSERT_TRUE(md_of(&s, 0, 0)->has_statistics && st->has_min && st->has_max);
+	le32(b, -3);
+	ASSERT_TRUE(bytes_eq(st->min_value, st->min_len, b, 4));
+	le32(b, 100);
+	ASSERT_TRUE(bytes_eq(st->max_value, st->max_len, b, 4));
+	ASSERT_TRUE(st->has_null_count && st->null_count == 1);
+	ASSERT_TRUE(st->has_distinct_count && st->distinct_count == 4);
+
+	st = &md_of(&s, 0, 1)->statistics;
+	le64(b, -5000000000);
+	ASSERT_TRUE(bytes_eq(st->min_value, st->min_len, b, 8));
+	le64(b, 4000000000);
+	ASSERT_TRUE(bytes_eq(st->max_value, st->max_len, b, 8));
+	ASSERT_TRUE(st->has_distinct_count && st->distinct_count == 3);
+
+	st = &md_of(&s, 0, 2)->statistics;
+	ASSERT_TRUE(bytes_eq(st->min_value, st->min_len, "a", 1));
+	ASSERT_TRUE(bytes_eq(st->max_value, st->max_len, "\xff", 1));  /* unsigned order */
+	ASSERT_TRUE(st->has_null_count && st->null_count == 1);
+	ASSERT_TRUE(st->has_distinct_count && st->distinct_count == 3);
+
+	st = &md_of(&s, 0, 3)->statistics;
+	ASSERT_TRUE(bytes_eq(st->min_value, st->min_len, "\0", 1));
+	ASSERT_TRUE(bytes_eq(st->max_value, st->max_len, "\1", 1));
+	ASSERT_TRUE(st->has_null_count && st->null_count == 1);
+
+	/* the min ("abcdefgh") and max ("b") fit the 8-byte bound: exact */
+	st = &md_of(&s, 0, 4)->statistics;
+	ASSERT_TRUE(bytes_eq(st->min_value, st->min_len, "abcdefgh", 8));
+	/* "b" is the true max (shorter than the bound): it must be exact */
+	ASSERT_TRUE(bytes_eq(st->max_value, st->max_len, "b", 1));
+	ASSERT_TRUE(!st->has_is_max_exact || st->is_max_exact);
+	ASSERT_EQ(st->null_count, 0);
+
+	/* the column index of the truncated column has the same bounds */
+	struct tpq_column_index ci = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column_index(s.pr, 0, 4, &ci, &err), TPQ_OK);
+	if (ci.n_pages >= 1) {
+		ASSERT_TRUE(bytes_eq(ci.min_values[0], ci.min_lens[0], "abcdefgh", 8));
+		ASSERT_TRUE(bytes_eq(ci.max_values[0], ci.max_lens[0], "b", 1));
+	}
+	tpq_column_index_release(&ci);
+	small_free(&s);
+}
+
+/* Truncation with a max that must be rounded up, in the chunk stats and the column index. */
+TEST(statistics_truncated_max)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "s", TPQ_REQUIRED, 0);
+	tpq_schema_string(&s.schema, 0, "u", TPQ_REQUIRED, 0);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.stats_max_len = 8;
+	small_open(&s, &opt);
+	static const char *const v[] = {"abcdefghij", "abcdefgzzz", "abcdefgeee"};
+	/* the max's 8th byte starts a 2-byte UTF-8 character; the bytes after are 0xff */
+	static const char *const u[] = {"abcdefg\xc3\xa9\xc3\xa9", "abcdef\xff\xff\xff\xff",
+					"abcdef\x7e"};
+	for (int r = 0; r < 3; r++) {
+		tpq_pw_put_bytes(s.w, 0, 0, v[r], strlen(v[r]));
+		tpq_pw_put_bytes(s.w, 1, 0, u[r], strlen(u[r]));
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	{  /* u: the max is "abcdef\xff\xff\xff\xff": any bound must be above it */
+		const struct tpq_statistics *su = &md_of(&s, 0, 1)->statistics;
+		ASSERT_TRUE(su->has_max);
+		if (su->has_max) {
+			ASSERT_TRUE(su->max_len <= 8);
+			ASSERT_TRUE(cmp_bytes(su->max_value, su->max_len,
+					      (const uint8_t *)u[1], strlen(u[1])) > 0);
+			ASSERT_TRUE(su->has_is_max_exact && !su->is_max_exact);
+		}
+		/* the min "abcdefg\xc3\xa9\xc3\xa9" is cut before the character that
+		 * crosses byte 8 */
+		ASSERT_TRUE(su->has_min);
+		ASSERT_TRUE(bytes_eq(su->min_value, su->min_len, "abcdefg", 7));
+		ASSERT_TRUE(su->has_is_min_exact && !su->is_min_exact);
+	}
+	const struct tpq_statistics *st = &md_of(&s, 0, 0)->statistics;
+	ASSERT_TRUE(st->has_min && st->has_max);
+	/* min: at most 8 bytes, a prefix of "abcdefgeee" */
+	ASSERT_TRUE(st->min_len <= 8 && memcmp(st->min_value, "abcdefgeee", st->min_len) == 0);
+	ASSERT_TRUE(st->has_is_min_exact && !st->is_min_exact);
+	/* max: at most 8 bytes, above "abcdefgzzz" (e.g. "abcdefg{") */
+	ASSERT_TRUE(st->max_len <= 8 && st->max_len >= 1);
+	size_t n = st->max_len;
+	int cmp = memcmp(st->max_value, "abcdefgzzz", n);
+	ASSERT_TRUE(cmp > 0);
+	ASSERT_TRUE(st->has_is_max_exact && !st->is_max_exact);
+
+	struct tpq_column_index ci = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column_index(s.pr, 0, 0, &ci, &err), TPQ_OK);
+	ASSERT_EQ(ci.n_pages, 1);
+	if (ci.n_pages == 1) {
+		ASSERT_TRUE(ci.max_lens[0] <= 8 && ci.max_lens[0] >= 1);
+		ASSERT_TRUE(memcmp(ci.max_values[0], "abcdefgzzz", ci.max_lens[0]) > 0);
+		ASSERT_TRUE(ci.min_lens[0] <= 8 &&
+			    memcmp(ci.min_values[0], "abcdefgeee", ci.min_lens[0]) == 0);
+	}
+	tpq_column_index_release(&ci);
+	small_free(&s);
+}
+
+/* (c) page index consistency on sorted data cut into many pages. */
+TEST(page_index)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_leaf(&s.schema, 0, "n", TPQ_REQUIRED, TPQ_T_INT64, NULL, TPQ_COL_NO_DICT);
+	tpq_schema_string(&s.schema, 0, "s", TPQ_OPTIONAL, TPQ_COL_NO_DICT);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.page_bytes = 1024;
+	opt.codec = TPQ_CODEC_SNAPPY;
+	opt.page_crc = true;
+	small_open(&s, &opt);
+	for (int r = 0; r < 1000; r++) {
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "k%05d", r);
+		tpq_pw_put_i64(s.w, 0, 0, r);
+		if (r % 7 == 0)
+			tpq_pw_put_null(s.w, 1, 0, 0);
+		else
+			tpq_pw_put_bytes(s.w, 1, 0, buf, (size_t)n);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	struct tpq_error err = {0};
+	for (size_t c = 0; c < 2; c++) {
+		struct tpq_offset_index oi = {0};
+		struct tpq_column_index ci = {0};
+		struct tpq_pr_column col = {0};
+		ASSERT_EQ(tpq_pr_read_offset_index(s.pr, 0, c, &oi, &err), TPQ_OK);
+		ASSERT_EQ(tpq_pr_read_column_index(s.pr, 0, c, &ci, &err), TPQ_OK);
+		ASSERT_EQ(tpq_pr_read_column(s.pr, 0, c, 0, &col, &err), TPQ_OK);
+		ASSERT_TRUE(oi.n_pages > 3);
+		ASSERT_EQ(ci.n_pages, oi.n_pages);
+		ASSERT_EQ(ci.boundary_order, TPQ_BO_ASCENDING);
+		size_t dp = 0;
+		int64_t null_total = 0;
+		for (size_t i = 0; i < col.n_pages; i++) {
+			if (col.pages[i].type == TPQ_PAGE_DICTIONARY)
+				continue;
+			ASSERT_TRUE(col.pages[i].has_crc);
+			if (dp < oi.n_pages) {
+				const struct tpq_page_location *pl = &oi.page_locations[dp];
+				ASSERT_EQ(pl->offset, col.pages[i].offset);
+				ASSERT_EQ(pl->compressed_page_size,
+					  (int64_t)col.pages[i].header_len + col.pages[i].compressed_size);
+				if (dp == 0)
+					ASSERT_EQ(pl->first_row_index, 0);
+				else
+					ASSERT_TRUE(pl->first_row_index >
+						    oi.page_locations[dp - 1].first_row_index);
+				/* the offset points at a data page header */
+				struct tpq_page_header ph = {0};
+				size_t used = 0;
+				ASSERT_EQ(tpq_meta_get_page_header(s.file + pl->offset,
+								   s.len - (size_t)pl->offset, &used,
+								   &ph, &err), TPQ_OK);
+				ASSERT_EQ(ph.type, TPQ_PAGE_DATA);
+				ASSERT_EQ(used, col.pages[i].header_len);
+				tpq_page_header_release(&ph);
+			}
+			dp++;
+		}
+		ASSERT_EQ(dp, oi.n_pages);
+		/* page min/max on the int column are exact: page k holds rows from first_row_index */
+		if (c == 0) {
+			for (size_t p = 0; p < ci.n_pages && p < oi.n_pages; p++) {
+				uint8_t b[8];
+				le64(b, oi.page_locations[p].first_row_index);
+				ASSERT_TRUE(bytes_eq(ci.min_values[p], ci.min_lens[p], b, 8));
+				ASSERT_TRUE(!ci.null_pages[p]);
+			}
+		}
+		if (ci.has_null_counts)
+			for (size_t p = 0; p < ci.n_pages; p++)
+				null_total += ci.null_counts[p];
+		ASSERT_EQ(null_total, c == 1 ? 143 : 0);
+		tpq_pr_column_release(&col);
+		tpq_offset_index_release(&oi);
+		tpq_column_index_release(&ci);
+	}
+	small_free(&s);
+}
+
+static bool has_enc(const struct tpq_column_meta_data *md, enum tpq_encoding e)
+{
+	for (size_t i = 0; i < md->n_encodings; i++)
+		if (md->encodings[i] == e)
+			return true;
+	return false;
+}
+
+static int32_t enc_stat(const struct tpq_column_meta_data *md, enum tpq_page_type t,
+			enum tpq_encoding e)
+{
+	for (size_t i = 0; i < md->n_encoding_stats; i++)
+		if (md->encoding_stats[i].page_type == t && md->encoding_stats[i].encoding == e)
+			return md->encoding_stats[i].count;
+	return 0;
+}
+
+/* (d) encodings and encoding_stats: dictionary, plain, and a fallback chunk. */
+TEST(encodings)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "dict", TPQ_REQUIRED, 0);
+	tpq_schema_string(&s.schema, 0, "plain", TPQ_REQUIRED, TPQ_COL_NO_DICT);
+	tpq_schema_string(&s.schema, 0, "fallback", TPQ_REQUIRED, 0);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.dict_max_bytes = 256;
+	opt.page_bytes = 512;
+	small_open(&s, &opt);
+	for (int r = 0; r < 600; r++) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "v%d", r % 3);
+		tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+		tpq_pw_put_bytes(s.w, 1, 0, buf, (size_t)n);
+		/* repeats at first (dictionary pays), then all distinct (it overflows) */
+		n = r < 200 ? snprintf(buf, sizeof(buf), "f%d", r % 4)
+			    : snprintf(buf, sizeof(buf), "distinct-value-%06d", r);
+		tpq_pw_put_bytes(s.w, 2, 0, buf, (size_t)n);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+	ASSERT_TRUE(md->has_dictionary_page_offset);
+	ASSERT_TRUE(has_enc(md, TPQ_ENC_PLAIN) && has_enc(md, TPQ_ENC_RLE) &&
+		    has_enc(md, TPQ_ENC_RLE_DICTIONARY));
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DICTIONARY, TPQ_ENC_PLAIN), 1);
+	ASSERT_TRUE(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_RLE_DICTIONARY) >= 1);
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_PLAIN), 0);
+	ASSERT_TRUE(md->dictionary_page_offset < md->data_page_offset);
+
+	md = md_of(&s, 0, 1);
+	ASSERT_TRUE(!md->has_dictionary_page_offset);
+	ASSERT_TRUE(has_enc(md, TPQ_ENC_PLAIN) && !has_enc(md, TPQ_ENC_RLE_DICTIONARY));
+	ASSERT_TRUE(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_PLAIN) >= 1);
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DICTIONARY, TPQ_ENC_PLAIN), 0);
+
+	md = md_of(&s, 0, 2);
+	ASSERT_TRUE(md->has_dictionary_page_offset);
+	ASSERT_TRUE(has_enc(md, TPQ_ENC_PLAIN) && has_enc(md, TPQ_ENC_RLE_DICTIONARY));
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DICTIONARY, TPQ_ENC_PLAIN), 1);
+	int32_t n_dict = enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_RLE_DICTIONARY);
+	int32_t n_plain = enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_PLAIN);
+	ASSERT_TRUE(n_dict >= 1 && n_plain >= 1);
+
+	/* the stats agree with the pages actually written, and the values round-trip */
+	struct tpq_pr_column col = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 2, 0, &col, &err), TPQ_OK);
+	int32_t seen_dict = 0, seen_plain = 0, seen_dp = 0;
+	for (size_t i = 0; i < col.n_pages; i++) {
+		if (col.pages[i].type == TPQ_PAGE_DICTIONARY)
+			seen_dp++;
+		else if (col.pages[i].encoding == TPQ_ENC_RLE_DICTIONARY)
+			seen_dict++;
+		else if (col.pages[i].encoding == TPQ_ENC_PLAIN)
+			seen_plain++;
+	}
+	ASSERT_EQ(seen_dp, 1);
+	ASSERT_EQ(seen_dict, n_dict);
+	ASSERT_EQ(seen_plain, n_plain);
+	ASSERT_EQ(col.n_values, 600);
+	if (col.n_values == 600) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "distinct-value-%06d", 599);
+		ASSERT_TRUE(bytes_eq(col.bytes + col.offsets[599], col.offsets[600] - col.offsets[599],
+				     buf, (size_t)n));
+		ASSERT_TRUE(bytes_eq(col.bytes + col.offsets[5], col.offsets[6] - col.offsets[5],
+				     "f1", 2));
+	}
+	tpq_pr_column_release(&col);
+	small_free(&s);
+}
+
+/* (e) Bloom filters: no false negatives, few false positives. */
+TEST(bloom)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "s", TPQ_OPTIONAL, TPQ_COL_BLOOM);
+	tpq_schema_leaf(&s.schema, 0, "n", TPQ_REQUIRED, TPQ_T_INT64, NULL, TPQ_COL_BLOOM);
+	tpq_schema_leaf(&s.schema, 0, "m", TPQ_REQUIRED, TPQ_T_INT32, NULL, TPQ_COL_BLOOM);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	opt.row_group_rows = 300;
+	small_open(&s, &opt);
+	for (int r = 0; r < 600; r++) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "value-%d", r);
+		if (r % 10 == 9)
+			tpq_pw_put_null(s.w, 0, 0, 0);
+		else
+			tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+		tpq_pw_put_i64(s.w, 1, 0, (int64_t)r * 1000003);
+		tpq_pw_put_i32(s.w, 2, 0, r * 7);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	ASSERT_EQ(tpq_pr_num_row_groups(s.pr), 2);
+	for (size_t rg = 0; rg < 2; rg++) {
+		ASSERT_TRUE(md_of(&s, rg, 0)->has_bloom_filter_offset);
+		int miss = 0, fp = 0;
+		for (int r = (int)rg * 300; r < (int)rg * 300 + 300; r++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "value-%d", r);
+			if (r % 10 != 9 && !tpq_pr_bloom_might_contain(s.pr, rg, 0, buf, (size_t)n))
+				miss++;
+			uint8_t b[8];
+			le64(b, (int64_t)r * 1000003);
+			if (!tpq_pr_bloom_might_contain(s.pr, rg, 1, b, 8))
+				miss++;
+			le32(b, r * 7);
+			if (!tpq_pr_bloom_might_contain(s.pr, rg, 2, b, 4))
+				miss++;
+		}
+		for (int r = 0; r < 1000; r++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "absent-%d", r);
+			fp += tpq_pr_bloom_might_contain(s.pr, rg, 0, buf, (size_t)n);
+			uint8_t b[8];
+			le64(b, (int64_t)r * 1000003 + 1);
+			fp += tpq_pr_bloom_might_contain(s.pr, rg, 1, b, 8);
+			le32(b, r * 7 + 3);
+			fp += tpq_pr_bloom_might_contain(s.pr, rg, 2, b, 4);
+		}
+		ASSERT_EQ(miss, 0);
+		ASSERT_TRUE(fp < 150);  /* of 3000 probes at fpp 0.01 */
+	}
+	small_free(&s);
+}
+
+/* (f) error cases. */
+TEST(errors)
+{
+	struct tpq_error err = {0};
+	{  /* a column given no value in a row */
+		struct small s = {0};
+		tpq_schema_init(&s.schema);
+		tpq_schema_leaf(&s.schema, 0, "a", TPQ_REQUIRED, TPQ_T_INT32, NULL, 0);
+		tpq_schema_leaf(&s.schema, 0, "b", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		small_open(&s, &opt);
+		tpq_pw_put_i32(s.w, 0, 0, 1);
+		tpq_pw_put_i32(s.w, 1, 0, 1);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+		tpq_pw_put_i32(s.w, 0, 0, 2);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
+		ASSERT_TRUE(tpq_pw_finish(s.w, NULL, &err) != TPQ_OK);
+		small_free(&s);
+	}
+	{  /* definition level out of range; a null at the max level; wrong type */
+		for (int kase = 0; kase < 4; kase++) {
+			struct small s = {0};
+			tpq_schema_init(&s.schema);
+			tpq_schema_leaf(&s.schema, 0, "a", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+			struct tpq_pw_options opt;
+			tpq_pw_options_init(&opt);
+			small_open(&s, &opt);
+			if (kase == 0)
+				tpq_pw_put_null(s.w, 0, 2, 0);   /* max_def is 1 */
+			else if (kase == 1)
+				tpq_pw_put_null(s.w, 0, 1, 0);   /* def == max_def is not a null */
+			else if (kase == 2)
+				tpq_pw_put_i64(s.w, 0, 0, 5);    /* INT32 column */
+			else
+				tpq_pw_put_i32(s.w, 0, 1, 5);    /* rep above max_rep 0 */
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
+			ASSERT_TRUE(tpq_pw_finish(s.w, NULL, &err) != TPQ_OK);
+			small_free(&s);
+		}
+	}
+	{  /* an unfinished schema */
+		struct tpq_schema sc;
+		tpq_schema_init(&sc);
+		tpq_schema_leaf(&sc, 0, "a", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+		struct tpq_sink *sink = tpq_sink_mem_new();
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		ASSERT_TRUE(tpq_pw_new(&sc, &opt, sink, &err) == NULL);
+		sink->free(sink);
+		tpq_schema_release(&sc);
+	}
+}
+
+/* (g) determinism, also across codecs' levels of effort: same input, same bytes. */
+TEST(determinism)
+{
+	uint8_t *out[2] = {0};
+	size_t len[2] = {0};
+	for (int t = 0; t < 2; t++) {
+		struct small s = {0};
+		tpq_schema_init(&s.schema);
+		int l = tpq_schema_list(&s.schema, 0, "l", TPQ_OPTIONAL);
+		tpq_schema_string(&s.schema, l, "element", TPQ_OPTIONAL, TPQ_COL_BLOOM);
+		tpq_schema_timestamp_ms(&s.schema, 0, "t", TPQ_REQUIRED, 0);
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		opt.row_group_rows = 50;
+		small_open(&s, &opt);
+		for (int r = 0; r < 200; r++) {
+			char buf[16];
+			int n = snprintf(buf, sizeof(buf), "e%d", r % 17);
+			if (r % 5 == 0) {
+				tpq_pw_put_null(s.w, 0, 0, 0);
+			} else {
+				tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+				tpq_pw_put_null(s.w, 0, 2, 1);
+			}
+			tpq_pw_put_i64(s.w, 1, 0, 1700000000000 + r);
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+		}
+		out[t] = finish_copy(s.w, s.sink, &len[t]);
+		small_free(&s);
+	}
+	ASSERT_TRUE(out[0] && out[1]);
+	ASSERT_EQ(len[0], len[1]);
+	if (out[0] && out[1] && len[0] == len[1])
+		ASSERT_MEM_EQ(out[0], out[1], len[0]);
+	free(out[0]);
+	free(out[1]);
+}
+
+int main(void)
+{
+	RUN(property_round_trip);
+	RUN(statistics);
+	RUN(statistics_truncated_max);
+	RUN(page_index);
+	RUN(encodings);
+	RUN(bloom);
+	RUN(errors);
+	RUN(determinism);
+	return harness_done();
+}
