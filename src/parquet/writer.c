@@ -93,6 +93,7 @@ struct dict {
 	size_t n_slots;          /* power of two */
 	struct tpq_buf bytes;    /* values back to back (BYTE_ARRAY) or 8-byte ints */
 	uint32_t *offs, *lens;   /* per entry */
+	uint32_t *mark;          /* per entry: the last page (col->page_seq) it was seen in */
 	size_t n, cap;
 	size_t plain_size;       /* the dictionary page's PLAIN size */
 };
@@ -118,6 +119,7 @@ struct col {
 	int64_t page_first_row;
 	int64_t page_nulls;
 	int64_t row_starts;      /* entries with repetition level 0: rows begun */
+	uint32_t page_seq;       /* number of the page being filled, from 1 */
 	bool page_has_bounds;
 	struct bound page_min, page_max;
 	/* last value seen, to skip repeated comparisons */
@@ -157,6 +159,7 @@ struct tpq_pw {
 	size_t n_cols;
 	int64_t rows, rg_rows;
 	int64_t rg_first_row;
+	size_t started;          /* columns that began the current row */
 	struct rg_meta *rgs;
 	size_t n_rgs, cap_rgs;
 	struct tpq_buf scratch, comp, hdr;
@@ -286,10 +289,15 @@ static int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h)
 		if (!nl)
 			return -1;
 		d->lens = nl;
+		uint32_t *nm = realloc(d->mark, c * sizeof(uint32_t));
+		if (!nm)
+			return -1;
+		d->mark = nm;
 		d->cap = c;
 	}
 	d->offs[d->n] = (uint32_t)d->bytes.len;
 	d->lens[d->n] = (uint32_t)n;
+	d->mark[d->n] = 0;
 	tpq_buf_put(&d->bytes, p, n);
 	if (d->bytes.err)
 		return -1;
@@ -442,6 +450,7 @@ static void col_release(struct col *c)
 	tpq_buf_release(&c->dict.bytes);
 	free(c->dict.offs);
 	free(c->dict.lens);
+	free(c->dict.mark);
 	tpq_buf_release(&c->pages);
 	for (size_t i = 0; i < c->n_pm; i++) {
 		free(c->pm[i].min);
@@ -521,6 +530,7 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 		c->want_bloom = (c->node->flags & TPQ_COL_BLOOM) && c->type != TPQ_T_BOOLEAN;
 		c->want_stats = w->opt.statistics && !(c->node->flags & TPQ_COL_NO_STATS);
 		c->dict_on = c->want_dict;
+		c->page_seq = 1;
 	}
 	/* PAR1 */
 	enum tpq_status st = tpq_sink_write(sink, "PAR1", 4, err);
@@ -573,10 +583,18 @@ static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
 	}
 	if (!levels_room(w, c))
 		return NULL;
+	if (rep == 0) {
+		/* a second row start for this column before end_row */
+		if (c->row_starts != w->rows) {
+			fail(w, TPQ_EINVAL, "a column was given more than one row before end_row");
+			return NULL;
+		}
+		c->row_starts++;
+		w->started++;
+	}
 	c->defs[c->n_levels] = (uint8_t)def;
 	c->reps[c->n_levels] = (uint8_t)rep;
 	c->n_levels++;
-	c->row_starts += rep == 0;
 	return c;
 }
 
@@ -626,6 +644,7 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 		return;
 	}
 	uint64_t h = 0;
+	bool known = false; /* the page bounds and the Bloom set already hold this value */
 	if (c->dict_on || (c->want_bloom && !same))
 		h = tpq_xxh64(p, n, 0);
 	if (c->dict_on) {
@@ -643,6 +662,21 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 			return;
 		}
 		c->idx[c->n_idx++] = (uint32_t)e;
+		/* A dictionary entry already seen in this page is already in the
+		 * page's bounds, and one not new to the chunk already in its Bloom
+		 * set: skip both, the common case for repetitive columns. */
+		bool fresh = c->dict.n != n_before;
+		if (c->dict.mark[e] == c->page_seq) {
+			known = true;
+		} else {
+			c->dict.mark[e] = c->page_seq;
+			if (!fresh) {
+				if (c->want_stats)
+					bounds_update(c->type, &c->page_has_bounds, &c->page_min,
+						      &c->page_max, p, n, iv);
+				known = true;
+			}
+		}
 	} else {
 		struct tpq_buf *b = &c->plain;
 		switch (c->type) {
@@ -664,12 +698,15 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 	}
 	if (same)
 		return;
-	if (c->want_bloom && bloom_add(&c->bloom, h)) {
-		fail(w, TPQ_ENOMEM, "out of memory");
-		return;
+	if (!known) {
+		if (c->want_bloom && bloom_add(&c->bloom, h)) {
+			fail(w, TPQ_ENOMEM, "out of memory");
+			return;
+		}
+		if (c->want_stats)
+			bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n,
+				      iv);
 	}
-	if (c->want_stats)
-		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
 	c->have_last = true;
 	if (c->type == TPQ_T_BYTE_ARRAY) {
 		tpq_buf_reset(&c->last);
@@ -907,6 +944,7 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	c->page_has_bounds = false;
 	c->have_last = false;
 	c->page_first_row = w->rg_rows;
+	c->page_seq++;
 }
 
 /* ---- row groups ---- */
@@ -1208,16 +1246,29 @@ enum tpq_status tpq_pw_end_row(struct tpq_pw *w)
 		return w->err;
 	w->rows++;
 	w->rg_rows++;
+	if (w->started != w->n_cols) {
+		for (size_t i = 0; i < w->n_cols; i++) {
+			struct col *c = &w->cols[i];
+			if (c->row_starts != w->rows) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "column '%s' was given %lld rows, expected %lld",
+					 c->node->name, (long long)c->row_starts, (long long)w->rows);
+				fail(w, TPQ_EINVAL, msg);
+				return w->err;
+			}
+		}
+	}
+	w->started = 0;
+	bool row_limit = (w->opt.row_group_rows > 0 && w->rg_rows >= w->opt.row_group_rows) ||
+			 w->rg_rows >= INT32_MAX / 2;
+	/* Page and row-group sizes are looked at every 16 rows (pages may
+	 * overshoot their target by as many rows): a loop over every column per
+	 * row cost more than all the value puts of a typical row. */
+	if (!row_limit && (w->rg_rows & 15) != 0)
+		return TPQ_OK;
 	size_t total = 0;
 	for (size_t i = 0; i < w->n_cols; i++) {
 		struct col *c = &w->cols[i];
-		if (c->row_starts != w->rows) {
-			char msg[300];
-			snprintf(msg, sizeof(msg), "column '%s' was given %lld rows, expected %lld",
-				 c->node->name, (long long)c->row_starts, (long long)w->rows);
-			fail(w, TPQ_EINVAL, msg);
-			return w->err;
-		}
 		bool dict_full = c->dict_on && c->dict.plain_size > w->opt.dict_max_bytes;
 		if (page_estimate(c) >= w->opt.page_bytes || c->n_levels >= (size_t)1 << 30 ||
 		    (c->n_levels && w->rg_rows - c->page_first_row >= DEFAULT_PAGE_ROWS) || dict_full) {
@@ -1229,9 +1280,7 @@ enum tpq_status tpq_pw_end_row(struct tpq_pw *w)
 	}
 	if (w->err)
 		return w->err;
-	if (total >= w->opt.row_group_bytes ||
-	    (w->opt.row_group_rows > 0 && w->rg_rows >= w->opt.row_group_rows) ||
-	    w->rg_rows >= INT32_MAX / 2)
+	if (total >= w->opt.row_group_bytes || row_limit)
 		return flush_row_group(w);
 	return TPQ_OK;
 }
