@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "codec/codec.h"
+/* Random schemas and data of the round-trip property test (fixed seeds 1..N). */
+#define PROPERTY_CASES 2000
 #include "harness.h"
 #include "io/sink.h"
 #include "parquet/bloom.h"
@@ -655,7 +657,7 @@ free_schema:
 
 TEST(property_round_trip)
 {
-	for (unsigned seed = 1; seed <= 300; seed++) {
+	for (unsigned seed = 1; seed <= PROPERTY_CASES; seed++) {
 		size_t len = 0;
 		uint8_t *a = run_case(seed, &len, true);
 		ASSERT_TRUE(a != NULL);
@@ -671,8 +673,9 @@ TEST(property_round_trip)
 		}
 		free(a);
 	}
-	fprintf(stderr, "property: 300 files, %zu row groups, %zu pages, %zu levels, %zu values, "
-		"%zu fallback chunks, %zu nulls above a leaf, max rep level %zu\n", cover.row_groups,
+	fprintf(stderr, "property: %d files, %zu row groups, %zu pages, %zu levels, %zu values, "
+		"%zu fallback chunks, %zu nulls above a leaf, max rep level %zu\n", PROPERTY_CASES,
+		cover.row_groups,
 		cover.pages, cover.levels, cover.values, cover.fallback_chunks, cover.nulls_above_leaf,
 		cover.max_rep);
 	ASSERT_TRUE(cover.fallback_chunks > 0 && cover.nulls_above_leaf > 0 && cover.max_rep >= 3);
