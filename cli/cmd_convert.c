@@ -81,7 +81,7 @@ static void on_reject(void *ctx, const char *key, const struct tpq_error *e)
 	if (e->record >= 0 && e->offset >= 0)
 		snprintf(where, sizeof(where), " (record %lld, byte %lld)", (long long)e->record,
 			 (long long)e->offset);
-	else if (e->offset >= 0)
+	else if (e->offset >= 0 && !strstr(e->msg, " byte "))
 		snprintf(where, sizeof(where), " (byte %lld)", (long long)e->offset);
 	struct progress *p0 = ctx;
 	if (p0->shown) {
