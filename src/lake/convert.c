@@ -276,6 +276,7 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 		return st;
 	if (w->raw.len == 0)
 		return tpq_error_set(e, TPQ_ECORRUPT, "empty file: not CloudTrail data");
+	size_t raw_len = w->raw.len;
 	struct tpq_buf *json = &w->raw;
 	bool gz = w->raw.len >= 2 && w->raw.p[0] == 0x1f && w->raw.p[1] == 0x8b;
 	if (gz) {
@@ -294,12 +295,10 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	st = tpq_ct_split(json->p, json->len, &w->recs, e);
 	if (st)
 		return st;
-	/* keep the JSON: detach it from the reused buffer */
+	/* keep the JSON (with its zeroed padding): take the buffer itself, the
+	 * next file grows a new one */
 	size_t len = json->len;
-	uint8_t *keep = malloc(len + TPQ_CT_PAD);
-	if (!keep)
-		return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-	memcpy(keep, json->p, len + TPQ_CT_PAD);
+	uint8_t *keep = tpq_buf_detach(json, NULL);
 	f->json = keep;
 	uint32_t fi = (uint32_t)(f - r->files);
 	for (size_t i = 0; i < w->recs.n; i++) {
@@ -333,7 +332,7 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	pthread_mutex_lock(&r->lock);
 	r->st->files_converted++;
 	r->st->records += w->recs.n;
-	r->st->bytes_in += w->raw.len;
+	r->st->bytes_in += raw_len;
 	r->st->bytes_json += len;
 	pthread_mutex_unlock(&r->lock);
 	return TPQ_OK;
