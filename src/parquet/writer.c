@@ -168,7 +168,9 @@ struct tpq_pw {
 	bool finished;
 };
 
-static void fail(struct tpq_pw *w, enum tpq_status st, const char *msg)
+/* Errors are rare: keeping them out of line keeps the put paths small. */
+__attribute__((noinline, cold)) static void fail(struct tpq_pw *w, enum tpq_status st,
+						 const char *msg)
 {
 	if (!w->err) {
 		w->err = st;
@@ -571,10 +573,8 @@ oom:
 
 /* ---- value puts ---- */
 
-static inline bool levels_room(struct tpq_pw *w, struct col *c)
+__attribute__((noinline)) static bool levels_grow(struct tpq_pw *w, struct col *c)
 {
-	if (c->n_levels < c->cap_levels)
-		return true;
 	size_t cap = c->cap_levels ? c->cap_levels * 2 : 1024;
 	uint8_t *d = realloc(c->defs, cap);
 	if (!d)
@@ -589,6 +589,11 @@ static inline bool levels_room(struct tpq_pw *w, struct col *c)
 oom:
 	fail(w, TPQ_ENOMEM, "out of memory buffering levels");
 	return false;
+}
+
+static inline bool levels_room(struct tpq_pw *w, struct col *c)
+{
+	return c->n_levels < c->cap_levels || levels_grow(w, c);
 }
 
 static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
