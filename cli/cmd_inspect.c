@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "parquet/reader.h"
+#include "util/civil.h"
 
 static const char usage[] =
 	"usage: trailpq inspect [--json] FILE.parquet\n"
@@ -150,17 +151,10 @@ static void iso8601(FILE *f, int64_t v, enum tpq_time_unit unit)
 		sod += 86400;
 		days--;
 	}
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	fprintf(f, "\"%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64
+	int64_t y;
+	int m, d;
+	tpq_civil_from_days(days, &y, &m, &d);
+	fprintf(f, "\"%04" PRId64 "-%02d-%02dT%02" PRId64 ":%02" PRId64
 		   ":%02" PRId64 ".%0*" PRId64 "Z\"",
 		y, m, d, sod / 3600, sod / 60 % 60, sod % 60, digits, frac);
 }

@@ -32,6 +32,7 @@
 #include "io/sink.h"
 #include "io/source.h"
 #include "parquet/writer.h"
+#include "util/civil.h"
 #include "util/error.h"
 #include "util/fault.h"
 
@@ -193,23 +194,6 @@ static struct part *part_get(struct part_map *m, const struct part_key *k)
 	return p;
 }
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	/* days since 1970-01-01 to a proleptic Gregorian date */
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t yy = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t dd = doy - (153 * mp + 2) / 5 + 1;
-	int64_t mm = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)(yy + (mm <= 2));
-	*m = (int)mm;
-	*d = (int)dd;
-}
-
 /* ---- the read stage ---- */
 
 static int mkdirs(char *path);
@@ -309,10 +293,9 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 		memcpy(k.account, f->info.account, sizeof(k.account));
 		memcpy(k.region, f->info.region, sizeof(k.region));
 		if (c->event_ms != INT64_MIN) {
-			int64_t days = c->event_ms / 86400000;
-			if (c->event_ms % 86400000 < 0)
-				days--;
-			civil_from_days(days, &k.y, &k.m, &k.d);
+			int64_t y;
+			tpq_civil_from_days(tpq_days_from_ms(c->event_ms), &y, &k.m, &k.d);
+			k.y = y < 1 || y > 9999 ? 0 : (int)y;
 		}
 		if (c->event_ms == INT64_MIN || k.y < 1 || k.y > 9999) {
 			k.y = f->info.year;
