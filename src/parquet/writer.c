@@ -647,9 +647,33 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 		fail(w, TPQ_EINVAL, "schema node out of range");
 		return;
 	}
+	/* tpq_pw_put_null for each leaf, with the per-call checks done once */
 	const struct tpq_schema_node *n = &w->schema->nodes[node];
-	for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++)
-		tpq_pw_put_null(w, l, def, rep);
+	if (def < 0 || rep < 0) {
+		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
+		return;
+	}
+	for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++) {
+		struct col *c = &w->cols[l];
+		if (def >= c->max_def || rep > c->max_rep) {
+			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
+			return;
+		}
+		if (!levels_room(w, c))
+			return;
+		if (rep == 0) {
+			if (c->row_starts != w->rows) {
+				fail(w, TPQ_EINVAL, "a column was given more than one row before end_row");
+				return;
+			}
+			c->row_starts++;
+			w->started++;
+		}
+		c->defs[c->n_levels] = (uint8_t)def;
+		c->reps[c->n_levels] = (uint8_t)rep;
+		c->n_levels++;
+		c->page_nulls++;
+	}
 }
 
 /* Records a present value: into the dictionary (if on) or the PLAIN buffer,
