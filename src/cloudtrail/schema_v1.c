@@ -76,7 +76,7 @@ static const struct tpq_ct_field tls_details[] = {
 const struct tpq_ct_field tpq_ct_fields[] = {
 	S("eventVersion", "eventversion"),
 	GROUP("userIdentity", "useridentity", TPQ_CTK_STRUCT, user_identity),
-	LEAF("eventTime", "eventtime", TPQ_CTK_TIMESTAMP, 0),
+	LEAF("eventTime", "eventtime", TPQ_CTK_TIMESTAMP, TPQ_COL_DELTA),
 	S("eventSource", "eventsource"),
 	S("eventName", "eventname"),
 	S("awsRegion", "awsregion"),

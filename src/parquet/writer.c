@@ -109,6 +109,7 @@ struct col {
 	int max_def, max_rep;
 	enum tpq_type type;
 	bool want_dict, want_bloom, want_stats;
+	bool delta;              /* DELTA_BINARY_PACKED data pages (INT32/INT64) */
 	/* the page being filled */
 	uint8_t *defs, *reps;
 	size_t n_levels, cap_levels;
@@ -135,7 +136,7 @@ struct col {
 	size_t n_pm, cap_pm;
 	int64_t num_values;
 	int64_t uncompressed;    /* data pages incl. headers */
-	int32_t n_dict_data_pages, n_plain_data_pages;
+	int32_t n_dict_data_pages, n_plain_data_pages, n_delta_data_pages;
 	int64_t chunk_nulls;
 	bool chunk_has_bounds;
 	struct bound chunk_min, chunk_max;
@@ -550,7 +551,9 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 			tpq_pw_free(w);
 			return NULL;
 		}
-		c->want_dict = w->opt.dictionary && c->type != TPQ_T_BOOLEAN &&
+		c->delta = (c->node->flags & TPQ_COL_DELTA) &&
+			   (c->type == TPQ_T_INT32 || c->type == TPQ_T_INT64);
+		c->want_dict = w->opt.dictionary && c->type != TPQ_T_BOOLEAN && !c->delta &&
 			       !(c->node->flags & TPQ_COL_NO_DICT);
 		c->want_bloom = (c->node->flags & TPQ_COL_BLOOM) && c->type != TPQ_T_BOOLEAN;
 		c->want_stats = w->opt.statistics && !(c->node->flags & TPQ_COL_NO_STATS);
@@ -869,6 +872,114 @@ static enum tpq_status compress_scratch(struct tpq_pw *w)
 	return st;
 }
 
+/* ---- DELTA_BINARY_PACKED (Encodings.md) ----
+ *
+ *   header: <block size 128> <4 miniblocks> <value count> <first value, zigzag>
+ *   block:  <min delta, zigzag> <4 bit widths, a byte each> <miniblocks>
+ *   miniblock: 32 values of (delta - min delta), bit-packed LSB first, the
+ *   last needed one padded with zeros; unneeded ones have width 0, no body.
+ * Deltas use the physical type's wrapping arithmetic (32-bit for INT32), so a
+ * reader decoding in that width gets the same values back. */
+
+#define DELTA_BLOCK 128
+#define DELTA_MINIBLOCKS 4
+#define DELTA_MINI (DELTA_BLOCK / DELTA_MINIBLOCKS)
+
+static inline uint64_t zigzag64(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+struct bitw {
+	struct tpq_buf *out;
+	uint64_t acc;
+	int n;
+};
+
+static void bitw_put(struct bitw *b, uint64_t v, int w)
+{
+	while (w > 0) {
+		int take = w < 64 - b->n ? w : 64 - b->n;
+		uint64_t part = take == 64 ? v : v & ((UINT64_C(1) << take) - 1);
+		b->acc |= part << b->n;
+		b->n += take;
+		v = take == 64 ? 0 : v >> take;
+		w -= take;
+		if (b->n == 64) {
+			tpq_buf_put_le64(b->out, b->acc);
+			b->acc = 0;
+			b->n = 0;
+		}
+	}
+}
+
+static void bitw_flush(struct bitw *b)
+{
+	for (int k = 0; k < b->n; k += 8)
+		tpq_buf_put_u8(b->out, (uint8_t)(b->acc >> k));
+	b->acc = 0;
+	b->n = 0;
+}
+
+static void delta_encode(struct tpq_buf *out, const uint8_t *plain, size_t n, bool is32)
+{
+	size_t width = is32 ? 4 : 8;
+	int64_t prev = 0;
+	tpq_buf_put_uleb(out, DELTA_BLOCK);
+	tpq_buf_put_uleb(out, DELTA_MINIBLOCKS);
+	tpq_buf_put_uleb(out, n);
+	if (n == 0) {
+		tpq_buf_put_uleb(out, 0);
+		return;
+	}
+	int64_t d[DELTA_BLOCK];
+	for (size_t i = 0; i < n;) {
+		int64_t v = is32 ? (int64_t)(int32_t)tpq_le32(plain + i * width)
+				 : (int64_t)tpq_le64(plain + i * width);
+		if (i == 0) {
+			tpq_buf_put_uleb(out, zigzag64(v));
+			prev = v;
+			i++;
+			continue;
+		}
+		/* a block of up to 128 deltas starting at value i */
+		size_t k = 0;
+		for (; k < DELTA_BLOCK && i + k < n; k++) {
+			int64_t x = is32 ? (int64_t)(int32_t)tpq_le32(plain + (i + k) * width)
+					 : (int64_t)tpq_le64(plain + (i + k) * width);
+			d[k] = is32 ? (int64_t)(int32_t)((uint32_t)x - (uint32_t)prev)
+				    : (int64_t)((uint64_t)x - (uint64_t)prev);
+			prev = x;
+		}
+		int64_t min = d[0];
+		for (size_t j = 1; j < k; j++)
+			if (d[j] < min)
+				min = d[j];
+		tpq_buf_put_uleb(out, zigzag64(min));
+		uint64_t u[DELTA_BLOCK];
+		for (size_t j = 0; j < DELTA_BLOCK; j++)
+			u[j] = j >= k ? 0
+			       : is32 ? (uint64_t)(uint32_t)((uint32_t)d[j] - (uint32_t)min)
+				      : (uint64_t)d[j] - (uint64_t)min;
+		int bw[DELTA_MINIBLOCKS];
+		size_t used = (k + DELTA_MINI - 1) / DELTA_MINI;
+		for (size_t m = 0; m < DELTA_MINIBLOCKS; m++) {
+			uint64_t mx = 0;
+			for (size_t j = 0; m < used && j < DELTA_MINI; j++)
+				mx |= u[m * DELTA_MINI + j];
+			bw[m] = mx ? 64 - __builtin_clzll(mx) : 0;
+			tpq_buf_put_u8(out, (uint8_t)bw[m]);
+		}
+		struct bitw b = {out, 0, 0};
+		for (size_t m = 0; m < used; m++) {
+			for (size_t j = 0; j < DELTA_MINI; j++)
+				bitw_put(&b, u[m * DELTA_MINI + j], bw[m]);
+			bitw_flush(&b);
+		}
+		i += k;
+	}
+}
+
 static void put_levels(struct tpq_buf *b, const uint8_t *lv, size_t n, int max)
 {
 	size_t at = b->len;
@@ -898,6 +1009,8 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 		int bw = tpq_bit_width(max_idx);
 		tpq_buf_put_u8(s, (uint8_t)bw);
 		tpq_rle_encode(s, c->idx, c->n_idx, bw);
+	} else if (c->delta) {
+		delta_encode(s, c->plain.p, c->n_values, c->type == TPQ_T_INT32);
 	} else if (c->type == TPQ_T_BOOLEAN) {
 		uint8_t acc = 0;
 		size_t k;
@@ -926,7 +1039,9 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	ph.compressed_page_size = (int32_t)w->comp.len;
 	ph.has_data_page_header = true;
 	ph.data_page_header.num_values = (int32_t)c->n_levels;
-	ph.data_page_header.encoding = dict_page ? TPQ_ENC_RLE_DICTIONARY : TPQ_ENC_PLAIN;
+	ph.data_page_header.encoding = dict_page ? TPQ_ENC_RLE_DICTIONARY
+				       : c->delta ? TPQ_ENC_DELTA_BINARY_PACKED
+						  : TPQ_ENC_PLAIN;
 	ph.data_page_header.definition_level_encoding = TPQ_ENC_RLE;
 	ph.data_page_header.repetition_level_encoding = TPQ_ENC_RLE;
 	/* page statistics */
@@ -973,6 +1088,8 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	c->pm[c->n_pm++] = pmeta;
 	if (dict_page)
 		c->n_dict_data_pages++;
+	else if (c->delta)
+		c->n_delta_data_pages++;
 	else
 		c->n_plain_data_pages++;
 	c->num_values += (int64_t)c->n_levels;
@@ -1161,7 +1278,7 @@ static void col_chunk_reset(struct col *c)
 	c->n_pm = 0;
 	c->num_values = 0;
 	c->uncompressed = 0;
-	c->n_dict_data_pages = c->n_plain_data_pages = 0;
+	c->n_dict_data_pages = c->n_plain_data_pages = c->n_delta_data_pages = 0;
 	c->chunk_nulls = 0;
 	c->chunk_has_bounds = false;
 	c->dict_on = c->want_dict;
@@ -1227,8 +1344,8 @@ static enum tpq_status flush_row_group(struct tpq_pw *w)
 		md->total_compressed_size = (int64_t)c->pages.len + dsize;
 		md->data_page_offset = data_start;
 		/* encodings, truthfully */
-		enum tpq_encoding *enc = calloc(3, sizeof(*enc));
-		struct tpq_page_encoding_stats *es = calloc(3, sizeof(*es));
+		enum tpq_encoding *enc = calloc(4, sizeof(*enc));
+		struct tpq_page_encoding_stats *es = calloc(4, sizeof(*es));
 		char **path = calloc(32, sizeof(char *));
 		if (!enc || !es || !path) {
 			free(enc);
@@ -1245,6 +1362,11 @@ static enum tpq_status flush_row_group(struct tpq_pw *w)
 			enc[md->n_encodings++] = TPQ_ENC_RLE;
 		if (has_dict)
 			enc[md->n_encodings++] = TPQ_ENC_RLE_DICTIONARY;
+		if (c->n_delta_data_pages)
+			enc[md->n_encodings++] = TPQ_ENC_DELTA_BINARY_PACKED;
+		if (c->n_delta_data_pages)
+			es[md->n_encoding_stats++] = (struct tpq_page_encoding_stats){
+				TPQ_PAGE_DATA, TPQ_ENC_DELTA_BINARY_PACKED, c->n_delta_data_pages};
 		if (has_dict)
 			es[md->n_encoding_stats++] = (struct tpq_page_encoding_stats){
 				TPQ_PAGE_DICTIONARY, TPQ_ENC_PLAIN, 1};
