@@ -95,7 +95,7 @@ const struct tpq_ct_field tpq_ct_fields[] = {
 	LEAF("readOnly", "readonly", TPQ_CTK_BOOL, 0),
 	S("recipientAccountId", "recipientaccountid"),
 	LEAF("serviceEventDetails", "serviceeventdetails", TPQ_CTK_JSON, 0),
-	LEAF("sharedEventID", "sharedeventid", TPQ_CTK_STRING, TPQ_COL_NO_DICT),
+	S("sharedEventID", "sharedeventid"),
 	S("vpcEndpointId", "vpcendpointid"),
 	S("vpcEndpointAccountId", "vpcendpointaccountid"),
 	S("eventCategory", "eventcategory"),
