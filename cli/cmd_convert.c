@@ -88,20 +88,18 @@ static void on_reject(void *ctx, const char *key, const struct tpq_error *e)
 		fputs("\r\033[K", stderr);
 		p0->shown = 0;
 	}
-	fprintf(stderr, "trailpq: rejected %s: %s%s\n", key, e->msg[0] ? e->msg : tpq_status_str(e->status),
-		where);
-	size_t need = strlen(key) + strlen(e->msg) + strlen(where) + 2;
+	fprintf(stderr, "trailpq: rejected %s: %s%s\n", key,
+		e->msg[0] ? e->msg : tpq_status_str(e->status), where);
+	/* kept for the summary; a line that cannot be kept was still printed above */
+	const char *msg = e->msg[0] ? e->msg : tpq_status_str(e->status);
+	size_t need = strlen(key) + strlen(msg) + strlen(where) + 2;
 	char **nl = realloc(p0->lines, (size_t)(p0->rejected + 1) * sizeof(char *));
-	if (nl) {
-		p0->lines = nl;
-		nl[p0->rejected] = malloc(need);
-		if (nl[p0->rejected])
-			snprintf(nl[p0->rejected], need, "%s\t%s%s", key,
-				 e->msg[0] ? e->msg : tpq_status_str(e->status), where);
-		else
-			return;
-		p0->rejected++;
-	}
+	if (!nl)
+		return;
+	p0->lines = nl;
+	if (!(nl[p0->rejected] = malloc(need)))
+		return;
+	snprintf(nl[p0->rejected++], need, "%s\t%s%s", key, msg, where);
 }
 
 static void print_json_str(FILE *f, const char *s)

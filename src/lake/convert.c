@@ -292,12 +292,14 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 		k.kind = f->info.kind;
 		memcpy(k.account, f->info.account, sizeof(k.account));
 		memcpy(k.region, f->info.region, sizeof(k.region));
+		/* k.y stays 0 (memset) when eventTime is unusable or its UTC year has
+		 * no four-digit partition value: then the delivery day is used */
 		if (c->event_ms != INT64_MIN) {
 			int64_t y;
 			tpq_civil_from_days(tpq_days_from_ms(c->event_ms), &y, &k.m, &k.d);
 			k.y = y < 1 || y > 9999 ? 0 : (int)y;
 		}
-		if (c->event_ms == INT64_MIN || k.y < 1 || k.y > 9999) {
+		if (k.y == 0) {
 			k.y = f->info.year;
 			k.m = f->info.month;
 			k.d = f->info.day;

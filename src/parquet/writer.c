@@ -599,6 +599,27 @@ static inline bool levels_room(struct tpq_pw *w, struct col *c)
 	return c->n_levels < c->cap_levels || levels_grow(w, c);
 }
 
+/* Appends one (def, rep) entry to c's page, counting row starts (a second
+ * start for the same row before end_row is an error). Levels are checked by
+ * the caller. */
+static inline bool push_level(struct tpq_pw *w, struct col *c, int def, int rep)
+{
+	if (!levels_room(w, c))
+		return false;
+	if (rep == 0) {
+		if (c->row_starts != w->rows) {
+			fail(w, TPQ_EINVAL, "a column was given more than one row before end_row");
+			return false;
+		}
+		c->row_starts++;
+		w->started++;
+	}
+	c->defs[c->n_levels] = (uint8_t)def;
+	c->reps[c->n_levels] = (uint8_t)rep;
+	c->n_levels++;
+	return true;
+}
+
 static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
 {
 	if (w->err)
@@ -612,21 +633,7 @@ static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
 		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
 		return NULL;
 	}
-	if (!levels_room(w, c))
-		return NULL;
-	if (rep == 0) {
-		/* a second row start for this column before end_row */
-		if (c->row_starts != w->rows) {
-			fail(w, TPQ_EINVAL, "a column was given more than one row before end_row");
-			return NULL;
-		}
-		c->row_starts++;
-		w->started++;
-	}
-	c->defs[c->n_levels] = (uint8_t)def;
-	c->reps[c->n_levels] = (uint8_t)rep;
-	c->n_levels++;
-	return c;
+	return push_level(w, c, def, rep) ? c : NULL;
 }
 
 void tpq_pw_put_null(struct tpq_pw *w, int col, int def, int rep)
@@ -662,19 +669,8 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
 			return;
 		}
-		if (!levels_room(w, c))
+		if (!push_level(w, c, def, rep))
 			return;
-		if (rep == 0) {
-			if (c->row_starts != w->rows) {
-				fail(w, TPQ_EINVAL, "a column was given more than one row before end_row");
-				return;
-			}
-			c->row_starts++;
-			w->started++;
-		}
-		c->defs[c->n_levels] = (uint8_t)def;
-		c->reps[c->n_levels] = (uint8_t)rep;
-		c->n_levels++;
 		c->page_nulls++;
 	}
 }
@@ -706,7 +702,8 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 			fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
 			return;
 		}
-		if (c->dict.n != n_before)  /* a new entry (not a hit on the newest one) */
+		bool fresh = c->dict.n != n_before; /* a new entry, not a hit */
+		if (fresh)
 			c->dict.plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
 		if (c->n_idx == c->cap_idx &&
 		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
@@ -717,7 +714,6 @@ static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 		/* A dictionary entry already seen in this page is already in the
 		 * page's bounds, and one not new to the chunk already in its Bloom
 		 * set: skip both, the common case for repetitive columns. */
-		bool fresh = c->dict.n != n_before;
 		if (c->dict.mark[e] == c->page_seq) {
 			known = true;
 		} else {
@@ -921,32 +917,25 @@ static void bitw_flush(struct bitw *b)
 	b->n = 0;
 }
 
+static int64_t delta_value(const uint8_t *plain, size_t i, bool is32)
+{
+	return is32 ? (int64_t)(int32_t)tpq_le32(plain + i * 4) : (int64_t)tpq_le64(plain + i * 8);
+}
+
 static void delta_encode(struct tpq_buf *out, const uint8_t *plain, size_t n, bool is32)
 {
-	size_t width = is32 ? 4 : 8;
-	int64_t prev = 0;
 	tpq_buf_put_uleb(out, DELTA_BLOCK);
 	tpq_buf_put_uleb(out, DELTA_MINIBLOCKS);
 	tpq_buf_put_uleb(out, n);
-	if (n == 0) {
-		tpq_buf_put_uleb(out, 0);
-		return;
-	}
+	int64_t prev = n ? delta_value(plain, 0, is32) : 0;
+	tpq_buf_put_uleb(out, zigzag64(prev));
 	int64_t d[DELTA_BLOCK];
-	for (size_t i = 0; i < n;) {
-		int64_t v = is32 ? (int64_t)(int32_t)tpq_le32(plain + i * width)
-				 : (int64_t)tpq_le64(plain + i * width);
-		if (i == 0) {
-			tpq_buf_put_uleb(out, zigzag64(v));
-			prev = v;
-			i++;
-			continue;
-		}
+	uint64_t u[DELTA_BLOCK];
+	for (size_t i = 1; i < n;) {
 		/* a block of up to 128 deltas starting at value i */
 		size_t k = 0;
 		for (; k < DELTA_BLOCK && i + k < n; k++) {
-			int64_t x = is32 ? (int64_t)(int32_t)tpq_le32(plain + (i + k) * width)
-					 : (int64_t)tpq_le64(plain + (i + k) * width);
+			int64_t x = delta_value(plain, i + k, is32);
 			d[k] = is32 ? (int64_t)(int32_t)((uint32_t)x - (uint32_t)prev)
 				    : (int64_t)((uint64_t)x - (uint64_t)prev);
 			prev = x;
@@ -956,7 +945,6 @@ static void delta_encode(struct tpq_buf *out, const uint8_t *plain, size_t n, bo
 			if (d[j] < min)
 				min = d[j];
 		tpq_buf_put_uleb(out, zigzag64(min));
-		uint64_t u[DELTA_BLOCK];
 		for (size_t j = 0; j < DELTA_BLOCK; j++)
 			u[j] = j >= k ? 0
 			       : is32 ? (uint64_t)(uint32_t)((uint32_t)d[j] - (uint32_t)min)
