@@ -25,11 +25,21 @@ static const char usage_text[] =
 	"  --since DATE      only delivery days on or after DATE (YYYY-MM-DD)\n"
 	"  --until DATE      only delivery days on or before DATE (YYYY-MM-DD)\n"
 	"  --quarantine DIR  copy rejected files to DIR (same relative keys)\n"
+	"\n"
+	"Runs are incremental: DST/_trailpq/ records what was converted, so a run\n"
+	"converts only new or changed files and never doubles an event.\n"
+	"  --lookback-days N list day folders from N days before the newest one\n"
+	"                    converted under each trail (default 3)\n"
+	"  --full            list every folder (finds files delivered long ago)\n"
+	"  --retry-rejected  read rejected files again even if unchanged\n"
+	"  --wait SECONDS    wait for another run's lock (default: refuse at once)\n"
+	"  --lock-lease SECONDS  the lock's lease (default 300), renewed while running\n"
 	"  --json            print the summary as JSON on stdout\n"
 	"  --quiet           no summary on stderr\n"
 	"  -h, --help        this text\n"
 	"\n"
-	"exit status: 0 all converted, 3 some files rejected, 1 fatal error, 2 bad usage\n";
+	"exit status: 0 all converted (or nothing new), 3 some files rejected in this\n"
+	"run, 4 the lake is locked by another run, 1 fatal error, 2 bad usage\n";
 
 static int parse_date(const char *s, int *out)
 {
@@ -124,6 +134,9 @@ int tpq_cmd_convert(int argc, char **argv)
 		{"threads", required_argument, NULL, 't'}, {"since", required_argument, NULL, 's'},
 		{"until", required_argument, NULL, 'u'}, {"quarantine", required_argument, NULL, 'q'},
 		{"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'Q'},
+		{"lookback-days", required_argument, NULL, 'b'}, {"full", no_argument, NULL, 'F'},
+		{"retry-rejected", no_argument, NULL, 'R'}, {"wait", required_argument, NULL, 'W'},
+		{"lock-lease", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct tpq_convert_options o;
@@ -171,6 +184,31 @@ int tpq_cmd_convert(int argc, char **argv)
 		case 'q':
 			o.quarantine_dir = optarg;
 			break;
+		case 'b':
+		case 'W':
+		case 'L': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < (c == 'L') || v > 100000000) {
+				tpq_cli_errorf("--%s takes a number%s, not '%s'",
+					       c == 'b' ? "lookback-days" : c == 'W' ? "wait" : "lock-lease",
+					       c == 'b' ? " of days" : " of seconds", optarg);
+				return 2;
+			}
+			if (c == 'b')
+				o.lookback_days = (int)v;
+			else if (c == 'W')
+				o.wait_ms = (int64_t)v * 1000;
+			else
+				o.lease_ms = (int64_t)v * 1000;
+			break;
+		}
+		case 'F':
+			o.full_relist = true;
+			break;
+		case 'R':
+			o.retry_rejected = true;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -207,6 +245,10 @@ int tpq_cmd_convert(int argc, char **argv)
 	}
 	const char *src = argv[optind], *dst = argv[optind + 1];
 	o.on_reject = on_reject;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	o.host = host;
+	o.pid = (int)getpid();
 	if (!quiet && isatty(STDERR_FILENO))
 		o.on_progress = on_progress;
 	o.ctx = &prog;
@@ -219,10 +261,22 @@ int tpq_cmd_convert(int argc, char **argv)
 	if (st) {
 		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
 			       err.msg[0] ? err.msg : tpq_status_str(st));
-		return 1;
+		return st == TPQ_ELOCKED ? 4 : 1;
 	}
 	double mb = (double)s.bytes_json / 1e6;
-	if (!quiet) {
+	if (!quiet && (s.recovered_undone || s.recovered_finished))
+		fprintf(stderr, "trailpq: settled earlier runs: %llu interrupted run%s undone, %llu "
+			"committed run%s cleaned up\n", (unsigned long long)s.recovered_undone,
+			s.recovered_undone == 1 ? "" : "s", (unsigned long long)s.recovered_finished,
+			s.recovered_finished == 1 ? "" : "s");
+	if (!quiet && s.seq == 0 && s.files_converted == 0 && s.files_rejected == 0) {
+		fprintf(stderr, "trailpq: nothing new: %llu file%s already converted in %llu day "
+			"folder%s listed; %llu rejected file%s outstanding\n",
+			(unsigned long long)s.files_unchanged, s.files_unchanged == 1 ? "" : "s",
+			(unsigned long long)s.dirs_listed, s.dirs_listed == 1 ? "" : "s",
+			(unsigned long long)s.rejected_outstanding,
+			s.rejected_outstanding == 1 ? "" : "s");
+	} else if (!quiet) {
 		fprintf(stderr,
 			"trailpq: %llu objects: %llu cloudtrail, %llu insight, %llu networkactivity, "
 			"%llu digest, %llu config, %llu other; %llu converted, %llu rejected\n",
@@ -245,6 +299,13 @@ int tpq_cmd_convert(int argc, char **argv)
 			"trailpq: %.1f MB in (%.1f MB JSON), %.1f MB out, %.2f s, %.1f MB/s of JSON\n",
 			(double)s.bytes_in / 1e6, mb, (double)s.bytes_out / 1e6, s.seconds,
 			s.seconds > 0 ? mb / s.seconds : 0.0);
+		fprintf(stderr,
+			"trailpq: run %llu: %llu unchanged, %llu changed (%llu old rows replaced), %llu "
+			"rejected file%s outstanding in the lake\n",
+			(unsigned long long)s.seq, (unsigned long long)s.files_unchanged,
+			(unsigned long long)s.files_changed, (unsigned long long)s.rows_removed,
+			(unsigned long long)s.rejected_outstanding,
+			s.rejected_outstanding == 1 ? "" : "s");
 		if (prog.rejected)
 			fprintf(stderr, "trailpq: %d rejected file%s:\n", prog.rejected,
 				prog.rejected == 1 ? "" : "s");
@@ -266,14 +327,19 @@ int tpq_cmd_convert(int argc, char **argv)
 		       "\"records\":%llu,\"duplicates\":%llu,\"rows\":{\"cloudtrail\":%llu,"
 		       "\"cloudtrail_insight\":%llu,\"cloudtrail_networkactivity\":%llu},"
 		       "\"partitions\":%llu,\"files_written\":%llu,\"bytes_in\":%llu,\"bytes_json\":%llu,"
-		       "\"bytes_out\":%llu,\"seconds\":%.3f,\"rejected\":[",
+		       "\"bytes_out\":%llu,\"seconds\":%.3f,\"run\":%llu,\"files_unchanged\":%llu,"
+		       "\"files_changed\":%llu,\"files_touched\":%llu,\"rows_removed\":%llu,"
+		       "\"rejected_outstanding\":%llu,\"day_folders_listed\":%llu,\"rejected\":[",
 		       (unsigned long long)s.files_out_of_range, (unsigned long long)s.files_converted,
 		       (unsigned long long)s.files_rejected, (unsigned long long)s.records,
 		       (unsigned long long)s.duplicates, (unsigned long long)s.rows_by_table[0],
 		       (unsigned long long)s.rows_by_table[1], (unsigned long long)s.rows_by_table[2],
 		       (unsigned long long)s.partitions, (unsigned long long)s.files_written,
 		       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_json,
-		       (unsigned long long)s.bytes_out, s.seconds);
+		       (unsigned long long)s.bytes_out, s.seconds, (unsigned long long)s.seq,
+		       (unsigned long long)s.files_unchanged, (unsigned long long)s.files_changed,
+		       (unsigned long long)s.files_touched, (unsigned long long)s.rows_removed,
+		       (unsigned long long)s.rejected_outstanding, (unsigned long long)s.dirs_listed);
 		for (int i = 0; i < prog.rejected; i++) {
 			char *tab = strchr(prog.lines[i], '\t');
 			*tab = '\0';

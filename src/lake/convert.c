@@ -16,6 +16,7 @@
 #include "lake/convert.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +32,10 @@
 #include "codec/codec.h"
 #include "io/sink.h"
 #include "io/source.h"
+#include "io/store.h"
+#include "json/hash.h"
+#include "lake/rewrite.h"
+#include "lake/state.h"
 #include "parquet/writer.h"
 #include "util/civil.h"
 #include "util/error.h"
@@ -44,13 +49,26 @@ void tpq_convert_options_init(struct tpq_convert_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->codec = TPQ_CODEC_ZSTD;
+	o->lookback_days = 3;
 }
 
 struct file {
 	char *key;
 	struct tpq_key_info info;
 	uint64_t size;
+	int64_t mtime_ns;
+	char *etag;
 	uint8_t *json;       /* inflated, padded; kept until the end */
+	struct tpq_src_dir *sdir;  /* its directory's state */
+	uint64_t digest;     /* hash of the object's bytes */
+	uint64_t old_digest; /* changed objects: the recorded one */
+	bool changed;        /* recorded before with another size/etag/mtime */
+	bool same_content;   /* changed metadata, same bytes: nothing to convert */
+	bool rejected;
+	char *error;         /* rejected: the message */
+	char *parts;         /* partitions its records went to, '|'-separated */
+	char *old_parts;     /* changed objects: the partitions it fed before */
+	uint64_t rows;
 };
 
 struct rec {
@@ -76,6 +94,8 @@ struct part {
 	struct part_key key;
 	struct rec *v;
 	size_t n, cap;
+	char **drop;         /* changed source objects whose old rows leave */
+	size_t n_drop;
 };
 
 struct part_map {
@@ -101,6 +121,10 @@ struct worker {
 
 struct run {
 	const char *dst;
+	struct tpq_store *store;
+	struct tpq_state *state;
+	struct tpq_src_dir **sdirs;  /* loaded source directory states */
+	size_t n_sdirs, cap_sdirs;
 	const struct tpq_convert_options *opt;
 	struct tpq_source *src;
 	struct file *files;
@@ -195,6 +219,58 @@ static struct part *part_get(struct part_map *m, const struct part_key *k)
 	return p;
 }
 
+/* table/account=../region=../year=YYYY/month=MM/day=DD */
+static int part_path(char *out, size_t cap, const struct part_key *k)
+{
+	return snprintf(out, cap, "%s/account=%s/region=%s/year=%04d/month=%02d/day=%02d",
+			tpq_key_table((enum tpq_key_kind)k->kind), k->account, k->region, k->y, k->m,
+			k->d) >= (int)cap ? -1 : 0;
+}
+
+/* The inverse of part_path; -1 when `path` is not one. */
+static int parse_part_path(const char *path, struct part_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	const char *slash = strchr(path, '/');
+	if (!slash)
+		return -1;
+	k->kind = -1;
+	for (int kind = 0; kind < TPQ_KEY_N_KINDS; kind++) {
+		const char *t = tpq_key_table((enum tpq_key_kind)kind);
+		if (t && strlen(t) == (size_t)(slash - path) && !memcmp(t, path, strlen(t)))
+			k->kind = kind;
+	}
+	if (k->kind < 0)
+		return -1;
+	int n = 0;
+	if (sscanf(slash, "/account=%12[0-9]/region=%31[^/]/year=%4d/month=%2d/day=%2d%n", k->account,
+		   k->region, &k->y, &k->m, &k->d, &n) != 5 || slash[n] != '\0')
+		return -1;
+	return 0;
+}
+
+/* Adds partition k to f->parts unless there. */
+static int note_part(struct file *f, const struct part_key *k)
+{
+	char path[256];
+	if (part_path(path, sizeof(path), k))
+		return 0;
+	size_t have = f->parts ? strlen(f->parts) : 0, n = strlen(path);
+	if (f->parts) {
+		for (const char *q = f->parts; (q = strstr(q, path)); q += n)
+			if ((q == f->parts || q[-1] == '|') && (q[n] == '|' || q[n] == '\0'))
+				return 0;
+	}
+	char *np = realloc(f->parts, have + n + 2);
+	if (!np)
+		return -1;
+	if (have)
+		np[have++] = '|';
+	memcpy(np + have, path, n + 1);
+	f->parts = np;
+	return 0;
+}
+
 /* ---- the read stage ---- */
 
 /* Copies a rejected object to DIR/<key>. Returns 0, or -1 with errno set. */
@@ -244,6 +320,16 @@ static void reject(struct worker *w, struct file *f, struct tpq_error *e)
 		size_t n = strlen(e->msg);
 		snprintf(e->msg + n, sizeof(e->msg) - n, "; not quarantined: %s", strerror(errno));
 	}
+	char msg[1200];
+	if (e->offset >= 0 && e->record >= 0)
+		snprintf(msg, sizeof(msg), "record %" PRId64 ", byte %" PRId64 ": %s", e->record, e->offset,
+			 e->msg);
+	else if (e->offset >= 0)
+		snprintf(msg, sizeof(msg), "byte %" PRId64 ": %s", e->offset, e->msg);
+	else
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+	f->rejected = true;
+	f->error = strdup(msg);
 	pthread_mutex_lock(&r->lock);
 	r->st->files_rejected++;
 	if (r->opt->on_reject)
@@ -257,6 +343,13 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	enum tpq_status st = r->src->read(r->src, f->key, TPQ_CT_PAD, MAX_OBJECT_BYTES, &w->raw, e);
 	if (st)
 		return st;
+	uint64_t h[2];
+	tpq_hash128(w->raw.p, w->raw.len, h);
+	f->digest = h[0];
+	if (f->changed && f->digest == f->old_digest) {
+		f->same_content = true; /* touched, not changed: nothing to convert */
+		return TPQ_OK;
+	}
 	if (w->raw.len == 0)
 		return tpq_error_set(e, TPQ_ECORRUPT, "empty file: not CloudTrail data");
 	size_t raw_len = w->raw.len;
@@ -284,6 +377,8 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	uint8_t *keep = tpq_buf_detach(json, NULL);
 	f->json = keep;
 	uint32_t fi = (uint32_t)(f - r->files);
+	struct part_key seen[8];
+	size_t n_seen = 0;
 	for (size_t i = 0; i < w->recs.n; i++) {
 		const struct tpq_ct_record *c = &w->recs.v[i];
 		struct part_key k;
@@ -303,6 +398,15 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 			k.m = f->info.month;
 			k.d = f->info.day;
 		}
+		bool known = false;
+		for (size_t j = 0; j < n_seen && !known; j++)
+			known = memcmp(&seen[j], &k, sizeof(k)) == 0;
+		if (!known) {
+			if (n_seen < 8)
+				seen[n_seen++] = k;
+			else if (note_part(f, &k))
+				return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+		}
 		struct part *p = part_get(&w->parts, &k);
 		if (!p || (p->n == p->cap && !(p->v = realloc(p->v, (p->cap = p->cap ? p->cap * 2 : 256) *
 								     sizeof(struct rec)))))
@@ -313,6 +417,10 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 			.hash = {c->hash[0], c->hash[1]},
 		};
 	}
+	for (size_t j = 0; j < n_seen; j++)
+		if (note_part(f, &seen[j]))
+			return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+	f->rows = w->recs.n;
 	pthread_mutex_lock(&r->lock);
 	r->st->files_converted++;
 	r->st->records += w->recs.n;
@@ -368,38 +476,18 @@ static int rec_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static bool same_event(const struct rec *a, const struct rec *b)
+static int table_index(int kind)
 {
-	return a->has_id && b->has_id && a->ms == b->ms && a->id_len == b->id_len &&
-	       a->hash[0] == b->hash[0] && a->hash[1] == b->hash[1] &&
-	       memcmp(a->id, b->id, a->id_len) == 0;
+	return kind == TPQ_KEY_CLOUDTRAIL ? 0 : kind == TPQ_KEY_INSIGHT ? 1 : 2;
 }
 
-static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error *e)
+/* Writes p->v[0..n) (sorted, new to the partition) as one Parquet file under
+ * `key`; *bytes gets its size. */
+static enum tpq_status write_file(struct worker *w, struct part *p, size_t n, const char *key,
+				  uint64_t *bytes, struct tpq_error *e)
 {
 	struct run *r = w->run;
-	struct part *p = r->gparts[pi];
-	qsort(p->v, p->n, sizeof(struct rec), rec_cmp);
-	size_t keep = 0, dups = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (keep > 0 && same_event(&p->v[keep - 1], &p->v[i])) {
-			dups++;
-			continue;
-		}
-		p->v[keep++] = p->v[i];
-	}
-	p->n = keep;
-	char dir[4096], tmp[4096 + 192], fin[4096 + 192];
-	snprintf(dir, sizeof(dir), "%s/%s/account=%s/region=%s/year=%04d/month=%02d/day=%02d", r->dst,
-		 tpq_key_table((enum tpq_key_kind)p->key.kind), p->key.account, p->key.region, p->key.y,
-		 p->key.m, p->key.d);
-	if (tpq_mkdirs(dir)) {
-		tpq_error_where(e, dir);
-		return tpq_error_set(e, TPQ_EIO, "cannot create directory: %s", strerror(errno));
-	}
-	snprintf(tmp, sizeof(tmp), "%s/.part-%s-%05zu.parquet.tmp", dir, r->run_id, pi);
-	snprintf(fin, sizeof(fin), "%s/part-%s-%05zu.parquet", dir, r->run_id, pi);
-	struct tpq_sink *sink = tpq_sink_file_new(tmp, e);
+	struct tpq_sink *sink = r->store->create(r->store, key, e);
 	if (!sink)
 		return e->status ? e->status : TPQ_EIO;
 	struct tpq_pw_options po;
@@ -419,38 +507,127 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 		st = e->status ? e->status : TPQ_ENOMEM;
 		goto free_sink;
 	}
-	for (size_t i = 0; i < p->n && st == TPQ_OK; i++) {
+	for (size_t i = 0; i < n && st == TPQ_OK; i++) {
 		st = tpq_ct_shred(w->shredder, pw, p->v[i].p, p->v[i].len, e);
 		if (st == TPQ_OK)
 			st = tpq_pw_end_row(pw);
 	}
-	uint64_t bytes = 0;
 	if (st == TPQ_OK)
-		st = tpq_pw_finish(pw, &bytes, e);
+		st = tpq_pw_finish(pw, bytes, e); /* closes the sink: published */
 	tpq_pw_free(pw);
-	if (st) {
-		tpq_error_where(e, tmp);
-		goto free_sink;
-	}
-	if (tpq_fault_hit(TPQ_FAULT_RENAME) || rename(tmp, fin) != 0) {
-		tpq_error_where(e, fin);
-		st = tpq_error_set(e, TPQ_EIO, "cannot rename the finished file: %s", strerror(errno));
-		goto free_sink;
-	}
-	if (tpq_fsync_dir(dir) != 0) {
-		tpq_error_where(e, dir);
-		st = tpq_error_set(e, TPQ_EIO, "cannot fsync directory: %s", strerror(errno));
-		goto free_sink;
-	}
-	pthread_mutex_lock(&r->lock);
-	r->st->duplicates += dups;
-	int t = p->key.kind == TPQ_KEY_CLOUDTRAIL ? 0 : p->key.kind == TPQ_KEY_INSIGHT ? 1 : 2;
-	r->st->rows_by_table[t] += p->n;
-	r->st->files_written++;
-	r->st->bytes_out += bytes;
-	pthread_mutex_unlock(&r->lock);
+	if (st)
+		tpq_error_where(e, key);
 free_sink:
 	sink->free(sink);
+	return st;
+}
+
+static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error *e)
+{
+	struct run *r = w->run;
+	struct part *p = r->gparts[pi];
+	char path[256];
+	if (part_path(path, sizeof(path), &p->key))
+		return tpq_error_set(e, TPQ_ELIMIT, "partition name too long");
+	struct tpq_part_state *ps;
+	enum tpq_status st = tpq_part_state_load(r->state, path, w->codec, &ps, e);
+	if (st)
+		return st;
+	int64_t old_files = (int64_t)ps->n_files, old_rows = (int64_t)ps->n_rows, old_bytes = 0;
+	for (size_t i = 0; i < ps->n_files; i++)
+		old_bytes += (int64_t)ps->files[i].bytes;
+	bool dirty = false;
+	/* changed source objects: their old rows leave unless another object
+	 * delivered them too */
+	size_t died = 0;
+	for (size_t i = 0; i < p->n_drop; i++) {
+		int64_t si = tpq_part_state_src(ps, p->drop[i]);
+		if (si < 0) {
+			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		died += tpq_part_state_drop_source(ps, (uint32_t)si);
+		dirty = true;
+	}
+	if (died) {
+		st = tpq_lake_remove_dead(r->store, r->state, ps, r->table, r->opt->codec, r->opt->level,
+					  e);
+		if (st)
+			goto out;
+	}
+	/* new records: sorted, then each kept unless the partition (from an
+	 * earlier run or from this one) already holds the same event */
+	qsort(p->v, p->n, sizeof(struct rec), rec_cmp);
+	size_t keep = 0, dups = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rec *c = &p->v[i];
+		uint64_t key[2];
+		tpq_row_key(c->id, c->id_len, c->has_id, c->hash, key);
+		int64_t si = tpq_part_state_src(ps, r->files[c->file].key);
+		if (si < 0) {
+			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		int64_t row = c->has_id ? tpq_part_state_find(ps, key) : -1;
+		if (row >= 0) {
+			if (tpq_part_state_add_source(ps, (size_t)row, (uint32_t)si)) {
+				st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+				goto out;
+			}
+			dups++;
+			dirty = true;
+			continue;
+		}
+		if (tpq_part_state_add_row(ps, key, !c->has_id, (uint32_t)si)) {
+			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		p->v[keep++] = *c;
+	}
+	uint64_t bytes = 0;
+	if (keep) {
+		char name[96], key[512];
+		snprintf(name, sizeof(name), "part-%010" PRIu64 "-%s-%05zu.parquet",
+			 tpq_state_seq(r->state), tpq_state_tag(r->state), pi);
+		snprintf(key, sizeof(key), "%s/%s", path, name);
+		st = write_file(w, p, keep, key, &bytes, e);
+		if (st)
+			goto out;
+		struct tpq_part_file pf = {
+			.name = name, .rows = keep, .bytes = bytes, .seq = tpq_state_seq(r->state),
+			.min_ms = p->v[0].ms, .max_ms = p->v[keep - 1].ms,
+		};
+		if (tpq_part_state_add_file(ps, &pf)) {
+			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			goto out;
+		}
+		dirty = true;
+	}
+	if (dirty)
+		st = tpq_part_state_save(r->state, ps, w->codec, e);
+	if (st)
+		goto out;
+	int64_t new_bytes = 0;
+	for (size_t i = 0; i < ps->n_files; i++)
+		new_bytes += (int64_t)ps->files[i].bytes;
+	pthread_mutex_lock(&r->lock);
+	r->st->duplicates += dups;
+	r->st->rows_removed += died;
+	int t = table_index(p->key.kind);
+	r->st->rows_by_table[t] += keep;
+	if (keep) {
+		r->st->files_written++;
+		r->st->partitions++;
+	}
+	r->st->bytes_out += bytes;
+	struct tpq_table_totals *tt = tpq_state_totals(r->state, t);
+	tt->partitions += (ps->n_files > 0) - (old_files > 0);
+	tt->files += (int64_t)ps->n_files - old_files;
+	tt->rows += (int64_t)ps->n_rows - old_rows;
+	tt->bytes += new_bytes - old_bytes;
+	pthread_mutex_unlock(&r->lock);
+out:
+	tpq_part_state_free(ps);
 	return st;
 }
 
@@ -505,8 +682,323 @@ static int list_cb(void *ctx, const struct tpq_object *o)
 		return 1;
 	f->info = info;
 	f->size = o->size;
+	f->mtime_ns = o->mtime_ns;
+	f->etag = strdup(o->etag ? o->etag : "");
+	if (!f->etag)
+		return 1;
 	r->n_files++;
 	return 0;
+}
+
+/* Listing follows the days asked for, not the bucket's history: below a
+ * trail root (.../ACCOUNT/CloudTrail[-...]/REGION/) only the YYYY/MM/DD folders
+ * in range are listed; elsewhere folders are walked one level at a time,
+ * skipping those that never hold trail data. */
+struct dirlist {
+	char **dirs;
+	size_t n, cap;
+	struct run *r;
+	int failed;
+};
+
+static int dir_cb(void *ctx, const struct tpq_object *o)
+{
+	struct dirlist *d = ctx;
+	size_t n = strlen(o->key);
+	if (n == 0 || o->key[n - 1] != '/')
+		return list_cb(d->r, o);
+	if (d->n == d->cap) {
+		size_t c = d->cap ? d->cap * 2 : 16;
+		char **nv = realloc(d->dirs, c * sizeof(*nv));
+		if (!nv) {
+			d->failed = 1;
+			return 1;
+		}
+		d->dirs = nv;
+		d->cap = c;
+	}
+	if (!(d->dirs[d->n] = strdup(o->key))) {
+		d->failed = 1;
+		return 1;
+	}
+	d->n++;
+	return 0;
+}
+
+static void dirlist_release(struct dirlist *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->dirs[i]);
+	free(d->dirs);
+}
+
+/* One level below prefix: files go to list_cb, folders into d. */
+static enum tpq_status list_level(struct run *r, const char *prefix, struct dirlist *d,
+				  struct tpq_error *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->r = r;
+	enum tpq_status st = r->src->list(r->src, prefix, TPQ_LIST_DELIM, NULL, dir_cb, d, err);
+	if (st == TPQ_OK && d->failed)
+		st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+	return st;
+}
+
+/* The last component of a folder key ending in '/', as (p, n). */
+static const char *last_component(const char *dir, size_t *n)
+{
+	size_t len = strlen(dir) - 1;
+	size_t start = len;
+	while (start > 0 && dir[start - 1] != '/')
+		start--;
+	*n = len - start;
+	return dir + start;
+}
+
+static bool all_digits(const char *p, size_t n, size_t want)
+{
+	if (n != want)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+/* .../<12 digits>/CloudTrail[-Insight|-NetworkActivity]/<region>/ */
+static bool trail_root(const char *dir)
+{
+	const char *c[3];
+	size_t n[3];
+	size_t len = strlen(dir);
+	size_t end = len - 1; /* the trailing '/' */
+	for (int i = 2; i >= 0; i--) {
+		size_t start = end;
+		while (start > 0 && dir[start - 1] != '/')
+			start--;
+		if (start == end)
+			return false;
+		c[i] = dir + start;
+		n[i] = end - start;
+		if (i > 0) {
+			if (start == 0)
+				return false;
+			end = start - 1;
+		}
+	}
+	bool trail = (n[1] == 10 && !memcmp(c[1], "CloudTrail", 10)) ||
+		     (n[1] == 18 && !memcmp(c[1], "CloudTrail-Insight", 18)) ||
+		     (n[1] == 26 && !memcmp(c[1], "CloudTrail-NetworkActivity", 26));
+	return trail && all_digits(c[0], n[0], 12);
+}
+
+static int day_minus(int ymd, int days)
+{
+	int64_t z = tpq_days_from_civil(ymd / 10000, ymd / 100 % 100, ymd % 100) - days;
+	int64_t y;
+	int m, d;
+	tpq_civil_from_days(z, &y, &m, &d);
+	return (int)y * 10000 + m * 100 + d;
+}
+
+static enum tpq_status walk_root(struct run *r, const char *root, struct tpq_error *err)
+{
+	int lo = 0, hi = 0;
+	if (r->opt->since || r->opt->until) {
+		lo = r->opt->since;
+		hi = r->opt->until;
+	} else if (!r->opt->full_relist) {
+		int day = tpq_state_root_day(r->state, root);
+		if (day)
+			lo = day_minus(day, r->opt->lookback_days);
+	}
+	struct dirlist years;
+	enum tpq_status st = list_level(r, root, &years, err);
+	for (size_t i = 0; st == TPQ_OK && i < years.n; i++) {
+		size_t n;
+		const char *c = last_component(years.dirs[i], &n);
+		if (!all_digits(c, n, 4)) {
+			st = r->src->list(r->src, years.dirs[i], 0, NULL, list_cb, r, err);
+			continue;
+		}
+		int y = atoi(c);
+		if ((lo && y < lo / 10000) || (hi && y > hi / 10000))
+			continue;
+		struct dirlist months;
+		st = list_level(r, years.dirs[i], &months, err);
+		for (size_t j = 0; st == TPQ_OK && j < months.n; j++) {
+			c = last_component(months.dirs[j], &n);
+			int ym = y * 100 + atoi(c);
+			if (!all_digits(c, n, 2) || (lo && ym < lo / 100) || (hi && ym > hi / 100))
+				continue;
+			struct dirlist days;
+			st = list_level(r, months.dirs[j], &days, err);
+			for (size_t k = 0; st == TPQ_OK && k < days.n; k++) {
+				c = last_component(days.dirs[k], &n);
+				int ymd = ym * 100 + atoi(c);
+				if (!all_digits(c, n, 2) || (lo && ymd < lo) || (hi && ymd > hi))
+					continue;
+				r->st->dirs_listed++;
+				st = r->src->list(r->src, days.dirs[k], 0, NULL, list_cb, r, err);
+			}
+			dirlist_release(&days);
+		}
+		dirlist_release(&months);
+	}
+	dirlist_release(&years);
+	return st;
+}
+
+static enum tpq_status walk(struct run *r, const char *prefix, int depth, struct tpq_error *err)
+{
+	struct dirlist d;
+	enum tpq_status st = list_level(r, prefix, &d, err);
+	for (size_t i = 0; st == TPQ_OK && i < d.n; i++) {
+		size_t n;
+		const char *c = last_component(d.dirs[i], &n);
+		if ((n == 17 && !memcmp(c, "CloudTrail-Digest", 17)) || (n == 6 && !memcmp(c, "Config", 6)) ||
+		    (n == strlen(TPQ_STATE_DIR) && !memcmp(c, TPQ_STATE_DIR, n)))
+			continue;
+		if (trail_root(d.dirs[i]))
+			st = walk_root(r, d.dirs[i], err);
+		else if (depth < 16)
+			st = walk(r, d.dirs[i], depth + 1, err);
+	}
+	dirlist_release(&d);
+	return st;
+}
+
+/* ---- what is new: the listed files against the state ---- */
+
+static enum tpq_status sdir_for(struct run *r, const char *key, struct tpq_src_dir **out,
+				struct tpq_error *err)
+{
+	const char *slash = strrchr(key, '/');
+	size_t n = slash ? (size_t)(slash - key) : 0;
+	if (r->n_sdirs) {
+		struct tpq_src_dir *last = r->sdirs[r->n_sdirs - 1];
+		if (strlen(last->dir) == n && !memcmp(last->dir, key, n)) {
+			*out = last;
+			return TPQ_OK;
+		}
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, key);
+	if (r->n_sdirs == r->cap_sdirs) {
+		size_t c = r->cap_sdirs ? r->cap_sdirs * 2 : 64;
+		struct tpq_src_dir **nv = realloc(r->sdirs, c * sizeof(*nv));
+		if (!nv)
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		r->sdirs = nv;
+		r->cap_sdirs = c;
+	}
+	enum tpq_status st = tpq_src_dir_load(r->state, n ? dir : ".", out, err);
+	if (st == TPQ_OK)
+		r->sdirs[r->n_sdirs++] = *out;
+	return st;
+}
+
+static const char *base_name(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	return slash ? slash + 1 : key;
+}
+
+/* Keeps in r->files only what this run must read. */
+static enum tpq_status select_new(struct run *r, struct tpq_error *err)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < r->n_files; i++) {
+		struct file *f = &r->files[i];
+		enum tpq_status st = sdir_for(r, f->key, &f->sdir, err);
+		if (st)
+			return st;
+		struct tpq_src_entry *e = tpq_src_dir_find(f->sdir, base_name(f->key));
+		bool todo = true;
+		if (e) {
+			bool same = e->size == f->size &&
+				    (f->etag[0] ? !strcmp(e->etag, f->etag) : e->mtime_ns == f->mtime_ns);
+			if (same && (e->status != TPQ_SRC_REJECTED || !r->opt->retry_rejected))
+				todo = false;
+			if (!same) {
+				f->changed = true;
+				f->old_digest = e->digest;
+				if (e->status == TPQ_SRC_CONVERTED && e->parts[0] &&
+				    !(f->old_parts = strdup(e->parts)))
+					return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+			}
+		}
+		if (!todo) {
+			r->st->files_unchanged++;
+			free(f->key);
+			free(f->etag);
+			continue;
+		}
+		r->files[keep++] = *f;
+	}
+	r->n_files = keep;
+	return TPQ_OK;
+}
+
+/* Records what became of each file read in its directory's state. */
+static enum tpq_status record_files(struct run *r, struct tpq_error *err)
+{
+	for (size_t i = 0; i < r->n_files; i++) {
+		struct file *f = &r->files[i];
+		struct tpq_src_entry e = {
+			.name = (char *)base_name(f->key), .size = f->size, .mtime_ns = f->mtime_ns,
+			.etag = f->etag, .digest = f->digest, .seq = tpq_state_seq(r->state),
+			.status = f->rejected ? TPQ_SRC_REJECTED : TPQ_SRC_CONVERTED, .rows = f->rows,
+			.parts = f->parts ? f->parts : "", .error = f->error ? f->error : "",
+		};
+		if (f->same_content) {
+			/* other metadata, same bytes: keep what was recorded */
+			struct tpq_src_entry *old = tpq_src_dir_find(f->sdir, e.name);
+			e.seq = old->seq;
+			e.status = old->status;
+			e.rows = old->rows;
+			e.parts = old->parts;
+			e.error = old->error;
+			r->st->files_touched++;
+		} else if (f->changed) {
+			r->st->files_changed++;
+		}
+		char *copy_parts = strdup(e.parts), *copy_err = strdup(e.error);
+		int bad = !copy_parts || !copy_err;
+		e.parts = copy_parts;
+		e.error = copy_err;
+		if (!bad)
+			bad = tpq_src_dir_set(f->sdir, &e);
+		free(copy_parts);
+		free(copy_err);
+		if (!bad && e.status == TPQ_SRC_REJECTED)
+			bad = tpq_state_rejected_set(r->state, f->key, e.error);
+		else if (!bad)
+			tpq_state_rejected_clear(r->state, f->key);
+		if (bad)
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		/* the root's newest delivery day */
+		const char *k = f->key;
+		size_t n = strlen(k);
+		for (int slashes = 0; n > 0; n--)
+			if (k[n - 1] == '/' && ++slashes == 4)
+				break;
+		if (n > 0) {
+			char root[4096];
+			snprintf(root, sizeof(root), "%.*s", (int)n, k);
+			int day = f->info.year * 10000 + f->info.month * 100 + f->info.day;
+			if (trail_root(root) && tpq_state_root_note(r->state, root, day))
+				return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		}
+	}
+	for (size_t i = 0; i < r->n_sdirs; i++) {
+		if (!r->sdirs[i]->dirty)
+			continue;
+		enum tpq_status st = tpq_src_dir_save(r->state, r->sdirs[i], err);
+		if (st)
+			return st;
+	}
+	return TPQ_OK;
 }
 
 static int file_cmp(const void *a, const void *b)
@@ -579,6 +1071,93 @@ static void make_run_id(char *out, size_t cap)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd);
 }
 
+static void summary_line(struct tpq_buf *b, const char *name, uint64_t v)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "stat %s %" PRIu64 "\n", name, v);
+	tpq_buf_put(b, line, (size_t)n);
+}
+
+static enum tpq_status commit_run(struct run *r, double t0, struct tpq_error *err)
+{
+	const struct tpq_convert_stats *st = r->st;
+	struct tpq_buf b;
+	tpq_buf_init(&b);
+	summary_line(&b, "objects", st->objects);
+	summary_line(&b, "dirs_listed", st->dirs_listed);
+	summary_line(&b, "files_converted", st->files_converted);
+	summary_line(&b, "files_rejected", st->files_rejected);
+	summary_line(&b, "files_unchanged", st->files_unchanged);
+	summary_line(&b, "files_changed", st->files_changed);
+	summary_line(&b, "files_touched", st->files_touched);
+	summary_line(&b, "records", st->records);
+	summary_line(&b, "duplicates", st->duplicates);
+	summary_line(&b, "rows_removed", st->rows_removed);
+	for (int t = 0; t < 3; t++) {
+		static const char *names[3] = {"rows_cloudtrail", "rows_insight", "rows_networkactivity"};
+		summary_line(&b, names[t], st->rows_by_table[t]);
+	}
+	summary_line(&b, "partitions", st->partitions);
+	summary_line(&b, "files_written", st->files_written);
+	summary_line(&b, "bytes_in", st->bytes_in);
+	summary_line(&b, "bytes_out", st->bytes_out);
+	summary_line(&b, "milliseconds", (uint64_t)((now_s() - t0) * 1000));
+	enum tpq_status rc = tpq_buf_status(&b) ? tpq_error_set(err, TPQ_ENOMEM, "out of memory")
+						: TPQ_OK;
+	if (rc == TPQ_OK) {
+		tpq_buf_put_u8(&b, 0);
+		rc = tpq_state_commit(r->state, (const char *)b.p, err);
+	}
+	tpq_buf_release(&b);
+	return rc;
+}
+
+/* Every directory this run may write into, recorded before the first write. */
+static enum tpq_status plan_run(struct run *r, struct tpq_error *err)
+{
+	char dir[4200];
+	for (size_t i = 0; i < r->n_gparts; i++) {
+		char path[256];
+		if (part_path(path, sizeof(path), &r->gparts[i]->key))
+			return tpq_error_set(err, TPQ_ELIMIT, "partition name too long");
+		snprintf(dir, sizeof(dir), "%s/", path);
+		if (tpq_state_plan(r->state, dir))
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		snprintf(dir, sizeof(dir), TPQ_STATE_DIR "/parts/%s/", path);
+		if (tpq_state_plan(r->state, dir))
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < r->n_sdirs; i++) {
+		snprintf(dir, sizeof(dir), TPQ_STATE_DIR "/sources/%s/", r->sdirs[i]->dir);
+		if (tpq_state_plan(r->state, dir))
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+	}
+	return tpq_state_plan_flush(r->state, err);
+}
+
+/* Changed objects: their old rows leave the partitions they fed. */
+static enum tpq_status add_drops(struct run *r, struct part_map *merged, struct tpq_error *err)
+{
+	for (size_t i = 0; i < r->n_files; i++) {
+		struct file *f = &r->files[i];
+		if (!f->old_parts || f->same_content)
+			continue;
+		char *save = NULL;
+		for (char *tok = strtok_r(f->old_parts, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+			struct part_key k;
+			if (parse_part_path(tok, &k))
+				continue;
+			struct part *p = part_get(merged, &k);
+			char **nv = p ? realloc(p->drop, (p->n_drop + 1) * sizeof(*nv)) : NULL;
+			if (!nv)
+				return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+			p->drop = nv;
+			p->drop[p->n_drop++] = f->key;
+		}
+	}
+	return TPQ_OK;
+}
+
 enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
 			    struct tpq_convert_stats *stats, struct tpq_error *err)
 {
@@ -597,6 +1176,8 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	pthread_mutex_init(&r.lock, NULL);
 	make_run_id(r.run_id, sizeof(r.run_id));
 	enum tpq_status st = TPQ_OK;
+	struct part_map merged;
+	memset(&merged, 0, sizeof(merged));
 	int n = opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
@@ -610,19 +1191,36 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 		st = err && err->status ? err->status : TPQ_EIO;
 		goto free_workers;
 	}
-	{
-		char d[4096];
-		snprintf(d, sizeof(d), "%s", dst);
-		if (tpq_mkdirs(d)) {
-			tpq_error_where(err, dst);
-			st = tpq_error_set(err, TPQ_EIO, "cannot create the destination: %s", strerror(errno));
-			goto free_source;
-		}
+	r.store = tpq_store_local_new(dst, err);
+	if (!r.store) {
+		st = err && err->status ? err->status : TPQ_EIO;
+		goto free_source;
 	}
-	st = r.src->list(r.src, "", 0, NULL, list_cb, &r, err);
+	struct tpq_state_options so;
+	tpq_state_options_init(&so);
+	if (opt->lease_ms)
+		so.lease_ms = opt->lease_ms;
+	so.wait_ms = opt->wait_ms;
+	so.host = opt->host;
+	so.pid = opt->pid;
+	so.run_id = r.run_id;
+	st = tpq_state_open(&r.state, r.store, &so, err);
+	if (st)
+		goto free_store;
+	tpq_state_recovered(r.state, &stats->recovered_undone, &stats->recovered_finished);
+	st = opt->full_relist && !opt->since && !opt->until
+		     ? r.src->list(r.src, "", 0, NULL, list_cb, &r, err)
+		     : walk(&r, "", 0, err);
 	if (st)
 		goto free_files;
 	qsort(r.files, r.n_files, sizeof(struct file), file_cmp);
+	st = select_new(&r, err);
+	if (st)
+		goto free_files;
+	if (r.n_files == 0) {
+		stats->rejected_outstanding = tpq_state_rejected_count(r.state);
+		goto free_files; /* nothing new: no commit */
+	}
 	st = tpq_ct_table_new(&r.table, err);
 	if (st)
 		goto free_files;
@@ -644,11 +1242,6 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	if (r.fatal)
 		goto fatal;
 	/* merge the workers' partitions */
-	size_t total = 0;
-	for (int i = 0; i < n; i++)
-		total += ws[i].parts.n;
-	struct part_map merged;
-	memset(&merged, 0, sizeof(merged));
 	for (int i = 0; i < n && !r.fatal; i++) {
 		for (size_t j = 0; j < ws[i].parts.n; j++) {
 			struct part *src_p = &ws[i].parts.v[j];
@@ -656,34 +1249,38 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 			if (!p || (p->n + src_p->n > p->cap &&
 				   !(p->v = realloc(p->v, (p->cap = p->n + src_p->n) * sizeof(struct rec))))) {
 				st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-				goto free_merged;
+				goto fatal;
 			}
 			memcpy(p->v + p->n, src_p->v, src_p->n * sizeof(struct rec));
 			p->n += src_p->n;
 		}
 	}
-	(void)total;
+	st = add_drops(&r, &merged, err);
+	if (st)
+		goto fatal;
 	r.gparts = calloc(merged.n ? merged.n : 1, sizeof(struct part *));
 	if (!r.gparts) {
 		st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-		goto free_merged;
+		goto fatal;
 	}
 	for (size_t j = 0; j < merged.n; j++)
 		r.gparts[j] = &merged.v[j];
 	r.n_gparts = merged.n;
 	qsort(r.gparts, r.n_gparts, sizeof(struct part *), gpart_cmp);
-	pthread_mutex_lock(&r.lock);
-	stats->partitions = r.n_gparts;
-	pthread_mutex_unlock(&r.lock);
+	st = plan_run(&r, err);
+	if (st)
+		goto fatal;
 	atomic_store(&r.done, 0);
 	atomic_store(&r.stage, 1);
 	run_stage(&r, ws, n, write_stage);
-free_merged:
-	for (size_t j = 0; j < merged.n; j++)
-		free(merged.v[j].v);
-	free(merged.v);
-	free(merged.slots);
-	free(r.gparts);
+	if (r.fatal)
+		goto fatal;
+	st = record_files(&r, err);
+	if (st == TPQ_OK)
+		st = commit_run(&r, t0, err);
+	if (st == TPQ_OK)
+		stats->seq = tpq_state_seq(r.state);
+	stats->rejected_outstanding = tpq_state_rejected_count(r.state);
 fatal:
 	atomic_store(&r.stage, 2);
 	if (have_mon)
@@ -709,11 +1306,28 @@ free_run:
 	if (r.table)
 		tpq_ct_table_free(r.table);
 free_files:
+	for (size_t j = 0; j < merged.n; j++) {
+		free(merged.v[j].v);
+		free(merged.v[j].drop);
+	}
+	free(merged.v);
+	free(merged.slots);
+	free(r.gparts);
 	for (size_t i = 0; i < r.n_files; i++) {
 		free(r.files[i].key);
 		free(r.files[i].json);
+		free(r.files[i].etag);
+		free(r.files[i].error);
+		free(r.files[i].parts);
+		free(r.files[i].old_parts);
 	}
 	free(r.files);
+	for (size_t i = 0; i < r.n_sdirs; i++)
+		tpq_src_dir_free(r.sdirs[i]);
+	free(r.sdirs);
+	tpq_state_close(r.state);
+free_store:
+	r.store->free(r.store);
 free_source:
 	r.src->free(r.src);
 free_workers:

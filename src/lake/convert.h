@@ -26,7 +26,15 @@ struct tpq_convert_stats {
 	uint64_t files_by_kind[TPQ_KEY_N_KINDS];
 	uint64_t files_out_of_range;            /* data files outside --since/--until */
 	uint64_t files_converted, files_rejected;
-	uint64_t records, duplicates;
+	uint64_t records, duplicates;   /* duplicates: within the run and against the lake */
+	uint64_t files_unchanged;       /* listed, already converted (or rejected) before */
+	uint64_t files_changed;         /* converted before with other bytes: rows replaced */
+	uint64_t files_touched;         /* other size/mtime/ETag, same bytes: nothing to do */
+	uint64_t rejected_outstanding;  /* rejected files in the state after this run */
+	uint64_t rows_removed;          /* old rows of changed objects */
+	uint64_t dirs_listed;           /* day folders listed */
+	uint64_t seq;                   /* this run's commit number, 0 when nothing committed */
+	uint64_t recovered_undone, recovered_finished;   /* earlier runs settled at the start */
 	uint64_t rows_by_table[3];              /* cloudtrail, insight, networkactivity */
 	uint64_t partitions, files_written;
 	uint64_t bytes_in, bytes_json, bytes_out;
@@ -49,6 +57,15 @@ struct tpq_convert_options {
 	int since, until;            /* YYYYMMDD delivery dates, 0 = open */
 	const char *quarantine_dir;  /* copy rejected files there (NULL: no) */
 	size_t row_group_bytes;      /* 0: writer default */
+	/* incremental runs (docs/state.md) */
+	int lookback_days;           /* list day folders from this many days before the newest
+					converted one (per trail); default 3 */
+	bool full_relist;            /* list everything */
+	bool retry_rejected;         /* read rejected files again even if unchanged */
+	int64_t lease_ms;            /* lock lease (0: default 300 s) */
+	int64_t wait_ms;             /* wait for another run's lock (0: refuse at once) */
+	const char *host;            /* recorded in the lock and the run's commit */
+	int pid;
 	tpq_reject_fn on_reject;
 	tpq_progress_fn on_progress; /* NULL: none */
 	void *ctx;

@@ -20,6 +20,17 @@ static inline void tpq_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* The inverse: days since 1970-01-01 of y-m-d (month 1..12). */
+static inline int64_t tpq_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;                                  /* [0, 399] */
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
+	return era * 146097 + doe - 719468;
+}
+
 /* Days since 1970-01-01 of a millisecond timestamp, rounding towards -inf. */
 static inline int64_t tpq_days_from_ms(int64_t ms)
 {

@@ -284,7 +284,12 @@ test('bad input only: a bucket of one good and one bad file without --quarantine
 	assert.match(r.stderr, new RegExp(`^trailpq: rejected ${badKey.replace(/[.]/g, '\\.')}: .+$`, 'm'));
 	assert.equal(r.summary.files_rejected, 1);
 	assert.deepEqual(await eventIds(lake), ['ok-1']);
-	assert.deepEqual(walk(lake).filter((f) => !f.endsWith('.parquet')), [], 'no temporary files left');
+	assert.deepEqual(walk(lake).filter((f) => !f.endsWith('.parquet') && !f.startsWith('_trailpq/')), [],
+		'no temporary files left');
+	// the state: one commit, no pending record, no temporaries anywhere
+	const state = walk(lake).filter((f) => f.startsWith('_trailpq/'));
+	assert.ok(state.includes('_trailpq/commits/0000000001'), state.join(' '));
+	assert.deepEqual(state.filter((f) => f.startsWith('_trailpq/pending/') || f.includes('.tpq-tmp-')), []);
 });
 
 // ---- 2. layout ----
@@ -334,8 +339,15 @@ test('layout: Control Tower, organization, prefixed trails; digests, Config and 
 		// a CloudTrail file name under the Insight folder: the kinds disagree
 		put(src, ctKey({ folder: 'CloudTrail' }).replace('/CloudTrail/', '/CloudTrail-Insight/'), trap('trap-other-3')),
 	];
+	// the default listing never enters digest or Config folders
+	const quick = convert(src, freshDir('layout-lake'));
+	assert.equal(quick.status, 0, show(quick));
+	assert.equal(quick.summary.files.digest, 0);
+	assert.equal(quick.summary.files.config, 0);
+	assert.equal(quick.summary.files_converted, 7);
+	// --full lists (and counts) everything
 	const lake = freshDir('layout-lake');
-	const r = convert(src, lake);
+	const r = convert(src, lake, ['--full']);
 	assert.equal(r.status, 0, show(r));
 	const s = r.summary;
 	assert.equal(s.objects, 7 + 2 + 2 + others.length);
@@ -352,7 +364,7 @@ test('layout: Control Tower, organization, prefixed trails; digests, Config and 
 			'hive_partitioning = true, hive_types_autocast = false)');
 		assert.deepEqual(got, [{ eventid: id, account: ACCT }], t);
 	}
-	assert.deepEqual(fs.readdirSync(lake).sort(), ['cloudtrail', 'cloudtrail_insight', 'cloudtrail_networkactivity']);
+	assert.deepEqual(fs.readdirSync(lake).sort(), ['_trailpq', 'cloudtrail', 'cloudtrail_insight', 'cloudtrail_networkactivity']);
 	checkLake(src, lake);
 });
 
@@ -439,7 +451,8 @@ test('--since/--until select delivery folders (inclusive)', { skip: SKIP }, asyn
 	const r = convert(src, lake, ['--since', '2024-03-13', '--until', '2024-03-14']);
 	assert.equal(r.status, 0, show(r));
 	assert.deepEqual(await eventIds(lake), ['r-13', 'r-14', 'r-late']);
-	assert.equal(r.summary.files_out_of_range, 3);
+	assert.equal(r.summary.files_out_of_range, 0, 'folders out of range are not even listed');
+	assert.equal(r.summary.day_folders_listed, 2);
 	assert.equal(r.summary.files_converted, 3);
 	const since = convert(src, freshDir('range-lake'), ['--since', '2024-03-16']);
 	assert.equal(since.status, 0, show(since));
@@ -491,7 +504,7 @@ test('--threads 1 and --threads 2: same rows and the same Parquet bytes per part
 
 	const byPartition = (lake) => {
 		const m = new Map();
-		for (const rel of walk(lake)) {
+		for (const rel of walk(lake).filter((f) => f.endsWith('.parquet'))) {
 			const dir = path.dirname(rel);
 			assert.ok(!m.has(dir), `more than one file in ${dir}`);
 			m.set(dir, fs.readFileSync(path.join(lake, rel)));

@@ -1,0 +1,20 @@
+/* Rewriting a partition's Parquet files through the row transcoder
+ * (parquet/rowcopy.h): dropping rows (a changed source object) and merging
+ * files (compaction). New files are written under this run's names; the
+ * files they replace are marked obsolete in the state, so they disappear
+ * only after the commit. */
+#ifndef TPQ_LAKE_REWRITE_H
+#define TPQ_LAKE_REWRITE_H
+
+#include "cloudtrail/shred.h"
+#include "codec/codec.h"
+#include "io/store.h"
+#include "lake/state.h"
+
+/* Rewrites every file of `ps` holding dead rows without them (a file left
+ * empty is dropped), and removes the dead rows from `ps`. */
+enum tpq_status tpq_lake_remove_dead(struct tpq_store *st, struct tpq_state *s,
+				     struct tpq_part_state *ps, const struct tpq_ct_table *table,
+				     enum tpq_codec codec, int level, struct tpq_error *err);
+
+#endif
