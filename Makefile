@@ -47,7 +47,7 @@ $(O)/trailpq: $(CLI_OBJ) $(O)/libtrailpq.a
 trailpq: $(O)/trailpq
 	@if [ -z "$(SANITIZE)" ]; then ln -sf $(O)/trailpq trailpq; fi
 
-$(O)/tests/%: tests/unit/%.c tests/unit/harness.h $(O)/libtrailpq.a
+$(O)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libtrailpq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libtrailpq.a $(LIBS)
 
@@ -61,7 +61,7 @@ $(O)/bench/%: bench/%.c $(O)/libtrailpq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libtrailpq.a $(LIBS)
 
-bench-tools: $(O)/bench/bench_writer $(O)/bench/bench_rle
+bench-tools: $(O)/bench/bench_writer $(O)/bench/bench_rle $(O)/bench/bench_rowcopy
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
