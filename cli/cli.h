@@ -9,6 +9,8 @@ int tpq_cmd_convert(int argc, char **argv);
 int tpq_cmd_inspect(int argc, char **argv);
 int tpq_cmd_schema(int argc, char **argv);
 int tpq_cmd_ddl(int argc, char **argv);
+int tpq_cmd_status(int argc, char **argv);
+int tpq_cmd_compact(int argc, char **argv);
 
 /* Prints "trailpq: <msg>" to stderr (a printf-style line, newline added). */
 void tpq_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

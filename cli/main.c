@@ -24,6 +24,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  convert SRC DST     convert a CloudTrail bucket copy into a Parquet lake\n"
+	      "  status DST          what the lake holds: tables, runs, rejected files\n"
+	      "  compact DST         merge each partition's small files\n"
 	      "  inspect FILE        describe a Parquet file\n"
 	      "  schema              print the table schema (v1)\n"
 	      "  ddl                 print table definitions for Athena, Trino, Spark, DuckDB\n"
@@ -55,6 +57,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "convert"))
 		return tpq_cmd_convert(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return tpq_cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "compact"))
+		return tpq_cmd_compact(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inspect"))
 		return tpq_cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "schema"))

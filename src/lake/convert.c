@@ -1053,23 +1053,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void make_run_id(char *out, size_t cap)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	uint32_t rnd = 0;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (read(fd, &rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
-			rnd = 0;
-		close(fd);
-	}
-	if (!rnd)
-		rnd = (uint32_t)getpid() ^ (uint32_t)t;
-	snprintf(out, cap, "%04d%02d%02dT%02d%02d%02dZ-%08x", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd);
-}
 
 static void summary_line(struct tpq_buf *b, const char *name, uint64_t v)
 {
@@ -1174,7 +1157,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	r.opt = opt;
 	r.st = stats;
 	pthread_mutex_init(&r.lock, NULL);
-	make_run_id(r.run_id, sizeof(r.run_id));
+	tpq_state_make_run_id(r.run_id, sizeof(r.run_id));
 	enum tpq_status st = TPQ_OK;
 	struct part_map merged;
 	memset(&merged, 0, sizeof(merged));

@@ -17,4 +17,12 @@ enum tpq_status tpq_lake_remove_dead(struct tpq_store *st, struct tpq_state *s,
 				     struct tpq_part_state *ps, const struct tpq_ct_table *table,
 				     enum tpq_codec codec, int level, struct tpq_error *err);
 
+/* Merges all of ps's files into new ones, rows by eventtime (ties keep file
+ * order), a file per row group of row_group_bytes (0: the writer's default),
+ * and rebuilds ps. The old files become obsolete. */
+enum tpq_status tpq_lake_compact(struct tpq_store *st, struct tpq_state *s,
+				 struct tpq_part_state *ps, const struct tpq_ct_table *table,
+				 enum tpq_codec codec, int level, size_t row_group_bytes,
+				 struct tpq_error *err);
+
 #endif

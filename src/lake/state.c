@@ -24,6 +24,8 @@
 #include "lake/state.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +47,25 @@ void tpq_state_options_init(struct tpq_state_options *o)
 }
 
 /* ---- small helpers ---- */
+
+void tpq_state_make_run_id(char *out, size_t cap)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	uint32_t rnd = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+			rnd = 0;
+		close(fd);
+	}
+	if (!rnd)
+		rnd = (uint32_t)getpid() ^ (uint32_t)t;
+	snprintf(out, cap, "%04d%02d%02dT%02d%02d%02dZ-%08x", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd);
+}
+
 
 static int64_t now_ms(void)
 {
@@ -1098,6 +1119,11 @@ static int src_reindex(struct tpq_part_state *p)
 	for (size_t i = 0; i < p->n_srcs; i++)
 		slot_put(sl, want, src_hash(p->srcs[i]), (uint32_t)i + 1);
 	return 0;
+}
+
+int tpq_part_state_reindex(struct tpq_part_state *p)
+{
+	return reindex(p);
 }
 
 int64_t tpq_part_state_find(const struct tpq_part_state *p, const uint64_t key[2])

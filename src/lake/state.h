@@ -47,6 +47,8 @@ struct tpq_state_options {
 };
 
 void tpq_state_options_init(struct tpq_state_options *o);
+/* A run name: UTC time and 8 random hex digits (the last 8: the run's tag). */
+void tpq_state_make_run_id(char *out, size_t cap);
 
 /* ---- partitions: their files and the keys of their rows ---- */
 
@@ -103,6 +105,8 @@ int tpq_part_state_add_source(struct tpq_part_state *p, size_t row, uint32_t src
 int tpq_part_state_add_file(struct tpq_part_state *p, const struct tpq_part_file *f);
 int tpq_part_state_add_row(struct tpq_part_state *p, const uint64_t key[2], bool noid,
 			   uint32_t src);
+/* Rebuilds the key index after the caller replaced files/rows. -1 on ENOMEM. */
+int tpq_part_state_reindex(struct tpq_part_state *p);
 /* Removes source `src` from every row; rows left without a source are
  * marked dead. Returns how many rows died. */
 size_t tpq_part_state_drop_source(struct tpq_part_state *p, uint32_t src);
