@@ -156,6 +156,7 @@ struct tpq_pw {
 	size_t n_kv;
 	struct tpq_sink *sink;
 	struct tpq_codec_ctx *codec;
+	bool own_codec;          /* codec was made here (not opt.codec_ctx) */
 	struct col *cols;
 	size_t n_cols;
 	int64_t rows, rg_rows;
@@ -518,7 +519,8 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 		w->opt.bloom_max_bytes = 32;
 	w->sink = sink;
 	w->created_by = strdup(w->opt.created_by ? w->opt.created_by : tpq_created_by());
-	w->codec = tpq_codec_ctx_new();
+	w->own_codec = !w->opt.codec_ctx;
+	w->codec = w->own_codec ? tpq_codec_ctx_new() : w->opt.codec_ctx;
 	w->n_cols = schema->n_leaves;
 	w->cols = calloc(w->n_cols, sizeof(struct col));
 	if (!w->created_by || !w->codec || !w->cols)
@@ -1657,7 +1659,8 @@ void tpq_pw_free(struct tpq_pw *w)
 	}
 	free(w->kv);
 	free(w->created_by);
-	tpq_codec_ctx_free(w->codec);
+	if (w->own_codec)
+		tpq_codec_ctx_free(w->codec);
 	tpq_buf_release(&w->scratch);
 	tpq_buf_release(&w->comp);
 	tpq_buf_release(&w->hdr);
