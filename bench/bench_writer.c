@@ -18,7 +18,9 @@
  *                   one tpq_pw_put_null_node, as emit_struct does for an
  *                   absent struct, list or map;
  *   leaf            one call per level entry (tpq_pw_put_null per null leaf).
- * All repetitions share one codec context, as a convert worker's files do.
+ * String values are copied into one buffer in put order, as the shredder
+ * finds them in a record. All repetitions share one codec context, as a
+ * convert worker's files do.
  *
  * Instructions of one write, without the decoding set-up:
  *   valgrind --tool=callgrind --toggle-collect=write_once \
@@ -57,6 +59,8 @@ struct plan {
 	int **children;                    /* per node: child nodes, -1 ended */
 	struct put *puts;
 	size_t n, cap;
+	uint8_t *arena;                    /* string values in put order */
+	size_t arena_len, arena_cap;
 };
 
 static struct put *add(struct plan *pl)
@@ -91,8 +95,21 @@ static void lay_leaf(struct plan *pl, size_t c, size_t r)
 		size_t v = pl->vpos[c]++;
 		q->type = (uint8_t)k->type;
 		if (k->type == TPQ_T_BYTE_ARRAY) {
-			q->p = k->bytes + k->offsets[v];
-			q->v = (int64_t)(k->offsets[v + 1] - k->offsets[v]);
+			/* Copied in put order, as a shredder finds them in its record
+			 * (q->p is an offset until the arena stops moving). */
+			size_t len = k->offsets[v + 1] - k->offsets[v];
+			if (pl->arena_len + len > pl->arena_cap) {
+				pl->arena_cap = (pl->arena_cap + len) * 2;
+				pl->arena = realloc(pl->arena, pl->arena_cap);
+				if (!pl->arena) {
+					fprintf(stderr, "out of memory\n");
+					exit(1);
+				}
+			}
+			memcpy(pl->arena + pl->arena_len, k->bytes + k->offsets[v], len);
+			q->p = (const uint8_t *)(uintptr_t)pl->arena_len;
+			pl->arena_len += len;
+			q->v = (int64_t)len;
 		} else {
 			q->v = k->ints[v];
 		}
@@ -252,6 +269,9 @@ int main(int argc, char **argv)
 			n_values += pl.cols[c].n_values;
 		}
 	}
+	for (size_t i = 0; i < pl.n; i++)
+		if (pl.puts[i].type == TPQ_T_BYTE_ARRAY)
+			pl.puts[i].p = pl.arena + (uintptr_t)pl.puts[i].p;
 	double best = 1e9;
 	uint64_t out_bytes = 0;
 	int64_t col_bytes = 0;
@@ -298,6 +318,7 @@ int main(int argc, char **argv)
 	free(cols);
 	free(rows);
 	free(pl.puts);
+	free(pl.arena);
 	tpq_pr_free(pr);
 	return 0;
 }

@@ -67,6 +67,7 @@ void tpq_pw_options_init(struct tpq_pw_options *o)
 struct bound {
 	struct tpq_buf b;
 	int64_t i;
+	uint64_t pfx;            /* BYTE_ARRAY: prefix_be of b */
 };
 
 struct page_meta {
@@ -88,12 +89,20 @@ struct chunk_index {
 	int32_t ci_len, oi_len;
 };
 
+/* A dictionary entry: its value in the byte arena, the last page
+ * (col->page_seq) it was seen in, and the low half of its hash (with the
+ * slot's tag, the whole hash: growing the table rehashes nothing). */
+struct dent {
+	uint32_t off, len;
+	uint32_t mark;
+	uint32_t hash_lo;
+};
+
 struct dict {
-	uint32_t *slots;         /* entry index + 1, 0 = empty */
+	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (entry index + 1) */
 	size_t n_slots;          /* power of two */
-	struct tpq_buf bytes;    /* values back to back (BYTE_ARRAY) or 8-byte ints */
-	uint32_t *offs, *lens;   /* per entry */
-	uint32_t *mark;          /* per entry: the last page (col->page_seq) it was seen in */
+	struct tpq_buf bytes;    /* values back to back (PLAIN images: ints as 4 or 8 bytes) */
+	struct dent *ents;
 	size_t n, cap;
 	size_t plain_size;       /* the dictionary page's PLAIN size */
 };
@@ -123,9 +132,13 @@ struct col {
 	uint32_t page_seq;       /* number of the page being filled, from 1 */
 	bool page_has_bounds;
 	struct bound page_min, page_max;
-	/* last value seen, to skip repeated comparisons */
+	/* The page's previous value, so that a repeat (common in CloudTrail
+	 * columns) costs one comparison: BYTE_ARRAY compares with its bytes where
+	 * they already are (dictionary entry last_e, or last_off in plain), other
+	 * types with last_i. */
 	bool have_last;
-	struct tpq_buf last;
+	uint32_t last_e;
+	size_t last_off, last_len;
 	int64_t last_i;
 	/* the chunk */
 	bool dict_on;            /* still dictionary-encoding */
@@ -209,27 +222,99 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* The dictionary's hash: a word at a time, for the short strings that make up
- * most CloudTrail columns (XXH64 stays for the Bloom filters, which the spec
- * fixes). */
+/* Host-order loads; the hash only has to be the same within one process. */
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The 128-bit product of a and b, its halves xored: one multiply mixes 128
+ * input bits. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+#if defined(__SIZEOF_INT128__)
+	__extension__ typedef unsigned __int128 u128;
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+	uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+	uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+	uint64_t lo = (mid << 32) | (uint32_t)ll;
+	uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+	return lo ^ hi;
+#endif
+}
+
+#define HK0 0x9e3779b97f4a7c15ULL
+#define HK1 0xc2b2ae3d27d4eb4fULL
+#define HK2 0x165667b19e3779f9ULL
+#define HK3 0xd6e8feb86659fd93ULL
+
+/* The dictionary's hash (XXH64 stays for the Bloom filters, which the spec
+ * fixes). Up to 16 bytes: two overlapping loads and one multiply. Longer
+ * values (JSON text columns run to kilobytes): 32 bytes per step in two
+ * independent multiply chains, then the last 32 bytes (overlapping), so the
+ * cost is about a cycle per 5 bytes instead of one serial chain per word. */
 static inline uint64_t dict_hash(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, b, 8);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 29;
-		b += 8;
-		n -= 8;
+	uint64_t x, y;
+	if (n <= 16) {
+		if (n >= 8) {
+			x = rd64(b);
+			y = rd64(b + n - 8);
+		} else if (n >= 4) {
+			x = rd32(b);
+			y = rd32(b + n - 4);
+		} else {
+			x = n ? (uint64_t)b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16 : 0;
+			y = 0;
+		}
+		return fold_mul(x ^ HK0, y ^ HK1 ^ ((uint64_t)n << 56)) * HK2;
 	}
-	if (n) {
-		uint64_t v = 0;
-		memcpy(&v, b, n);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	const uint8_t *end = b + n;
+	uint64_t s0 = HK0 ^ n, s1 = HK1;
+	if (n > 32) {
+		const uint8_t *stop = end - 32;
+		do {
+			s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+			s1 = fold_mul(rd64(b + 16) ^ s1, rd64(b + 24) ^ HK3);
+			b += 32;
+		} while (b < stop);
+		b = stop; /* the last 32 bytes, overlapping what was hashed */
+		s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+		s1 = fold_mul(rd64(b + 16) ^ s1, rd64(b + 24) ^ HK3);
+	} else {
+		s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+		s1 = fold_mul(rd64(end - 16) ^ s1, rd64(end - 8) ^ HK3);
 	}
-	return mix64(h);
+	return fold_mul(s0 ^ HK1, s1 ^ HK0) * HK2;
+}
+
+/* a[0..n) == b[0..n) without a call for the short values most columns hold. */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n >= 8) {
+		if (rd64(a) != rd64(b) || rd64(a + n - 8) != rd64(b + n - 8))
+			return false;
+		return n <= 16 || memcmp(a + 8, b + 8, n - 16) == 0;
+	}
+	if (n >= 4)
+		return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 static int bloom_add(struct bloom_set *s, uint64_t h)
@@ -275,67 +360,82 @@ static void bloom_set_reset(struct bloom_set *s)
 	s->has_zero = false;
 }
 
-/* Returns the dictionary index of value (p, n), adding it if new; -1 on OOM. */
-static int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h)
+__attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 {
-	if ((d->n + 1) * 2 > d->n_slots) {
-		size_t ns = d->n_slots ? d->n_slots * 2 : 1024;
-		uint32_t *nsl = calloc(ns, sizeof(uint32_t));
-		if (!nsl)
-			return -1;
-		for (size_t e = 0; e < d->n; e++) {
-			const uint8_t *v = d->bytes.p + d->offs[e];
-			size_t j = dict_hash(v, d->lens[e]) & (ns - 1);
-			while (nsl[j])
-				j = (j + 1) & (ns - 1);
-			nsl[j] = (uint32_t)e + 1;
-		}
-		free(d->slots);
-		d->slots = nsl;
-		d->n_slots = ns;
+	size_t ns = d->n_slots ? d->n_slots * 2 : 64;
+	uint64_t *nsl = calloc(ns, sizeof(uint64_t));
+	if (!nsl)
+		return -1;
+	for (size_t i = 0; i < d->n_slots; i++) {
+		uint64_t v = d->slots[i];
+		if (!v)
+			continue;
+		size_t j = d->ents[(uint32_t)v - 1].hash_lo & (ns - 1);
+		while (nsl[j])
+			j = (j + 1) & (ns - 1);
+		nsl[j] = v;
 	}
-	size_t j = h & (d->n_slots - 1);
+	free(d->slots);
+	d->slots = nsl;
+	d->n_slots = ns;
+	return 0;
+}
+
+__attribute__((noinline)) static int dict_grow_ents(struct dict *d)
+{
+	if (d->n >= UINT32_MAX - 1)
+		return -1;
+	size_t c = d->cap ? d->cap * 2 : 256;
+	struct dent *ne = realloc(d->ents, c * sizeof(struct dent));
+	if (!ne)
+		return -1;
+	d->ents = ne;
+	d->cap = c;
+	return 0;
+}
+
+/* Returns the dictionary index of value (p, n) with hash h, adding it if new
+ * (*fresh says so); -1 on OOM. A slot's tag (the hash's high half) is checked
+ * before the entry is touched, the length before the bytes. */
+static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h, bool *fresh)
+{
+	if ((d->n + 1) * 2 > d->n_slots && dict_grow_slots(d))
+		return -1;
+	uint64_t tag = h & 0xffffffff00000000ULL;
+	size_t mask = d->n_slots - 1, j = h & mask;
 	for (;;) {
-		uint32_t s = d->slots[j];
+		uint64_t s = d->slots[j];
 		if (!s)
 			break;
-		uint32_t e = s - 1;
-		if (d->lens[e] == n && memcmp(d->bytes.p + d->offs[e], p, n) == 0)
-			return e;
-		j = (j + 1) & (d->n_slots - 1);
+		if ((s & 0xffffffff00000000ULL) == tag) {
+			uint32_t e = (uint32_t)s - 1;
+			const struct dent *de = &d->ents[e];
+			if (de->len == n && bytes_equal(d->bytes.p + de->off, p, n)) {
+				*fresh = false;
+				return e;
+			}
+		}
+		j = (j + 1) & mask;
 	}
-	if (d->n >= UINT32_MAX - 1 || d->bytes.len + n > UINT32_MAX)
+	if (d->bytes.len + n > UINT32_MAX || (d->n == d->cap && dict_grow_ents(d)))
 		return -1;
-	if (d->n == d->cap) {
-		size_t c = d->cap ? d->cap * 2 : 256;
-		uint32_t *no = realloc(d->offs, c * sizeof(uint32_t));
-		if (!no)
-			return -1;
-		d->offs = no;
-		uint32_t *nl = realloc(d->lens, c * sizeof(uint32_t));
-		if (!nl)
-			return -1;
-		d->lens = nl;
-		uint32_t *nm = realloc(d->mark, c * sizeof(uint32_t));
-		if (!nm)
-			return -1;
-		d->mark = nm;
-		d->cap = c;
-	}
-	d->offs[d->n] = (uint32_t)d->bytes.len;
-	d->lens[d->n] = (uint32_t)n;
-	d->mark[d->n] = 0;
+	struct dent *de = &d->ents[d->n];
+	de->off = (uint32_t)d->bytes.len;
+	de->len = (uint32_t)n;
+	de->mark = 0;
+	de->hash_lo = (uint32_t)h;
 	tpq_buf_put(&d->bytes, p, n);
 	if (d->bytes.err)
 		return -1;
-	d->slots[j] = (uint32_t)d->n + 1;
+	d->slots[j] = tag | ((uint64_t)d->n + 1);
+	*fresh = true;
 	return (int64_t)d->n++;
 }
 
 static void dict_reset(struct dict *d)
 {
 	if (d->slots)
-		memset(d->slots, 0, d->n_slots * sizeof(uint32_t));
+		memset(d->slots, 0, d->n_slots * sizeof(uint64_t));
 	tpq_buf_reset(&d->bytes);
 	d->n = 0;
 	d->plain_size = 0;
@@ -352,11 +452,27 @@ static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	return an < bn ? -1 : an > bn;
 }
 
+/* The first 8 bytes as a big-endian number, zero-padded: when two values'
+ * prefixes differ they order the values as cmp_bytes does, so most bound
+ * checks need no memcmp. */
+static inline uint64_t prefix_be(const uint8_t *p, size_t n)
+{
+	if (n >= 8)
+		return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+		       (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+		       (uint64_t)p[6] << 8 | (uint64_t)p[7];
+	uint64_t v = 0;
+	for (size_t k = 0; k < n; k++)
+		v |= (uint64_t)p[k] << (56 - 8 * k);
+	return v;
+}
+
 static void bound_set(struct bound *b, const void *p, size_t n, int64_t i)
 {
 	tpq_buf_reset(&b->b);
 	tpq_buf_put(&b->b, p, n);
 	b->i = i;
+	b->pfx = prefix_be(p, n);
 }
 
 /* Folds a value into (min, max). For BYTE_ARRAY p/n are the bytes; for the
@@ -371,9 +487,11 @@ static void bounds_update(enum tpq_type t, bool *has, struct bound *mn, struct b
 		return;
 	}
 	if (t == TPQ_T_BYTE_ARRAY) {
-		if (cmp_bytes(p, n, mn->b.p, mn->b.len) < 0)
+		uint64_t v = prefix_be(p, n);
+		bool lt = v != mn->pfx ? v < mn->pfx : cmp_bytes(p, n, mn->b.p, mn->b.len) < 0;
+		if (lt)
 			bound_set(mn, p, n, i);
-		else if (cmp_bytes(p, n, mx->b.p, mx->b.len) > 0)
+		else if (v != mx->pfx ? v > mx->pfx : cmp_bytes(p, n, mx->b.p, mx->b.len) > 0)
 			bound_set(mx, p, n, i);
 	} else {
 		if (i < mn->i)
@@ -472,12 +590,9 @@ static void col_release(struct col *c)
 	tpq_buf_release(&c->page_max.b);
 	tpq_buf_release(&c->chunk_min.b);
 	tpq_buf_release(&c->chunk_max.b);
-	tpq_buf_release(&c->last);
 	free(c->dict.slots);
 	tpq_buf_release(&c->dict.bytes);
-	free(c->dict.offs);
-	free(c->dict.lens);
-	free(c->dict.mark);
+	free(c->dict.ents);
 	tpq_buf_release(&c->pages);
 	for (size_t i = 0; i < c->n_pm; i++) {
 		free(c->pm[i].min);
@@ -677,95 +792,104 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 	}
 }
 
-/* Records a present value: into the dictionary (if on) or the PLAIN buffer,
- * and into statistics and the Bloom set. */
-static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+static inline bool idx_room(struct tpq_pw *w, struct col *c)
 {
-	c->n_values++;
-	bool same = c->have_last &&
-		    (c->type == TPQ_T_BYTE_ARRAY
-			     ? (c->last.len == n && (n == 0 || memcmp(c->last.p, p, n) == 0))
-			     : c->last_i == iv);
-	if (same && c->dict_on && c->n_idx > 0) {
-		if (c->n_idx == c->cap_idx &&
-		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
+	if (c->n_idx < c->cap_idx)
+		return true;
+	if (grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t)) == 0)
+		return true;
+	fail(w, TPQ_ENOMEM, "out of memory");
+	return false;
+}
+
+/* A present value of a dictionary-encoded page: its index, and, the first
+ * time the page sees the entry, the page bounds (and the Bloom set, the first
+ * time the chunk sees it). A repeat of the previous value is one comparison. */
+static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	struct dict *d = &c->dict;
+	if (!idx_room(w, c))
+		return;
+	if (c->have_last) {
+		const struct dent *le = &d->ents[c->last_e];
+		bool same = c->type == TPQ_T_BYTE_ARRAY
+				    ? le->len == n && bytes_equal(d->bytes.p + le->off, p, n)
+				    : c->last_i == iv;
+		if (same) {
+			c->idx[c->n_idx++] = c->last_e;
 			return;
 		}
-		c->idx[c->n_idx] = c->idx[c->n_idx - 1];
-		c->n_idx++;
+	}
+	bool fresh;
+	int64_t e = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
+	if (e < 0) {
+		fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
 		return;
 	}
-	bool known = false; /* the page bounds and the Bloom set already hold this value */
-	if (c->dict_on) {
-		size_t n_before = c->dict.n;
-		int64_t e = dict_lookup(&c->dict, p, n, dict_hash(p, n));
-		if (e < 0) {
-			fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
-			return;
-		}
-		bool fresh = c->dict.n != n_before; /* a new entry, not a hit */
-		if (fresh)
-			c->dict.plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
-		if (c->n_idx == c->cap_idx &&
-		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
-			return;
-		}
-		c->idx[c->n_idx++] = (uint32_t)e;
-		/* A dictionary entry already seen in this page is already in the
-		 * page's bounds, and one not new to the chunk already in its Bloom
-		 * set: skip both, the common case for repetitive columns. */
-		if (c->dict.mark[e] == c->page_seq) {
-			known = true;
-		} else {
-			c->dict.mark[e] = c->page_seq;
-			if (!fresh) {
-				if (c->want_stats)
-					bounds_update(c->type, &c->page_has_bounds, &c->page_min,
-						      &c->page_max, p, n, iv);
-				known = true;
-			}
-		}
-	} else {
-		struct tpq_buf *b = &c->plain;
-		switch (c->type) {
-		case TPQ_T_BYTE_ARRAY:
-			tpq_buf_put_le32(b, (uint32_t)n);
-			tpq_buf_put(b, p, n);
-			break;
-		case TPQ_T_BOOLEAN:
-			tpq_buf_put_u8(b, (uint8_t)(iv != 0));
-			break;
-		default:
-			tpq_buf_put(b, p, n);
-			break;
-		}
-		if (b->err) {
-			fail(w, b->err, "out of memory buffering values");
-			return;
-		}
+	c->idx[c->n_idx++] = (uint32_t)e;
+	c->have_last = true;
+	c->last_e = (uint32_t)e;
+	c->last_i = iv;
+	if (fresh)
+		d->plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
+	struct dent *de = &d->ents[e];
+	if (de->mark == c->page_seq)
+		return;
+	de->mark = c->page_seq;
+	if (c->want_stats)
+		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
+	if (fresh && c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0)))
+		fail(w, TPQ_ENOMEM, "out of memory");
+}
+
+/* A present value of a PLAIN (or DELTA) page. A repeat of the previous value
+ * skips bounds and the Bloom set. */
+static void put_plain(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	struct tpq_buf *b = &c->plain;
+	bool same;
+	switch (c->type) {
+	case TPQ_T_BYTE_ARRAY:
+		same = c->have_last && c->last_len == n && bytes_equal(b->p + c->last_off, p, n);
+		tpq_buf_put_le32(b, (uint32_t)n);
+		c->last_off = b->len;
+		c->last_len = n;
+		tpq_buf_put(b, p, n);
+		break;
+	case TPQ_T_BOOLEAN:
+		same = c->have_last && c->last_i == iv;
+		tpq_buf_put_u8(b, (uint8_t)(iv != 0));
+		break;
+	default:
+		same = c->have_last && c->last_i == iv;
+		tpq_buf_put(b, p, n);
+		break;
+	}
+	if (b->err) {
+		fail(w, b->err, "out of memory buffering values");
+		return;
 	}
 	if (same)
 		return;
-	if (!known) {
-		if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
-			return;
-		}
-		if (c->want_stats)
-			bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n,
-				      iv);
-	}
 	c->have_last = true;
-	if (c->type == TPQ_T_BYTE_ARRAY) {
-		tpq_buf_reset(&c->last);
-		tpq_buf_put(&c->last, p, n);
-		if (c->last.err)
-			fail(w, TPQ_ENOMEM, "out of memory");
-	} else {
-		c->last_i = iv;
+	c->last_i = iv;
+	if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return;
 	}
+	if (c->want_stats)
+		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
+}
+
+/* Records a present value: into the dictionary (if on) or the PLAIN buffer,
+ * and into statistics and the Bloom set. */
+static inline void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	c->n_values++;
+	if (c->dict_on)
+		put_dict(w, c, p, n, iv);
+	else
+		put_plain(w, c, p, n, iv);
 }
 
 void tpq_pw_put_bytes(struct tpq_pw *w, int col, int rep, const void *p, size_t n)
@@ -1199,9 +1323,10 @@ static enum tpq_status write_dict_page(struct tpq_pw *w, struct col *c, int64_t 
 	struct tpq_buf *s = &w->scratch;
 	tpq_buf_reset(s);
 	for (size_t e = 0; e < c->dict.n; e++) {
+		const struct dent *de = &c->dict.ents[e];
 		if (c->type == TPQ_T_BYTE_ARRAY)
-			tpq_buf_put_le32(s, c->dict.lens[e]);
-		tpq_buf_put(s, c->dict.bytes.p + c->dict.offs[e], c->dict.lens[e]);
+			tpq_buf_put_le32(s, de->len);
+		tpq_buf_put(s, c->dict.bytes.p + de->off, de->len);
 	}
 	size_t uncompressed = s->len;
 	enum tpq_status st = compress_scratch(w);
