@@ -127,7 +127,6 @@ struct col {
 	size_t n_idx, cap_idx;
 	struct tpq_buf plain;    /* PLAIN values (BOOLEAN: one byte per value, packed at cut) */
 	int64_t page_first_row;
-	int64_t page_nulls;
 	int64_t row_starts;      /* entries with repetition level 0: rows begun */
 	uint32_t page_seq;       /* number of the page being filled, from 1 */
 	bool page_has_bounds;
@@ -175,6 +174,8 @@ struct tpq_pw {
 	int64_t rows, rg_rows;
 	int64_t rg_first_row;
 	size_t started;          /* columns that began the current row */
+	int16_t *node_def_lim;   /* per schema node: the lowest max_def, max_rep of its leaves */
+	int16_t *node_rep_lim;
 	struct rg_meta *rgs;
 	size_t n_rgs, cap_rgs;
 	struct tpq_buf scratch, comp, hdr;
@@ -654,6 +655,21 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 	}
 	w->opt.kv = NULL;
 	w->opt.created_by = NULL;
+	w->node_def_lim = malloc(schema->n_nodes * sizeof(int16_t));
+	w->node_rep_lim = malloc(schema->n_nodes * sizeof(int16_t));
+	if (!w->node_def_lim || !w->node_rep_lim)
+		goto oom_free;
+	for (size_t i = 0; i < schema->n_nodes; i++) {
+		const struct tpq_schema_node *n = &schema->nodes[i];
+		int16_t d = INT16_MAX, r = INT16_MAX;
+		for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++) {
+			const struct tpq_schema_node *leaf = &schema->nodes[schema->leaves[l]];
+			d = leaf->max_def < d ? leaf->max_def : d;
+			r = leaf->max_rep < r ? leaf->max_rep : r;
+		}
+		w->node_def_lim[i] = d;
+		w->node_rep_lim[i] = r;
+	}
 	for (size_t i = 0; i < w->n_cols; i++) {
 		struct col *c = &w->cols[i];
 		c->node = &schema->nodes[schema->leaves[i]];
@@ -700,10 +716,12 @@ __attribute__((noinline)) static bool levels_grow(struct tpq_pw *w, struct col *
 	if (!d)
 		goto oom;
 	c->defs = d;
-	uint8_t *r = realloc(c->reps, cap);
-	if (!r)
-		goto oom;
-	c->reps = r;
+	if (c->max_rep) {
+		uint8_t *r = realloc(c->reps, cap);
+		if (!r)
+			goto oom;
+		c->reps = r;
+	}
 	c->cap_levels = cap;
 	return true;
 oom:
@@ -711,17 +729,12 @@ oom:
 	return false;
 }
 
-static inline bool levels_room(struct tpq_pw *w, struct col *c)
-{
-	return c->n_levels < c->cap_levels || levels_grow(w, c);
-}
-
 /* Appends one (def, rep) entry to c's page, counting row starts (a second
  * start for the same row before end_row is an error). Levels are checked by
- * the caller. */
+ * the caller. Repetition levels are kept only for repeated columns. */
 static inline bool push_level(struct tpq_pw *w, struct col *c, int def, int rep)
 {
-	if (!levels_room(w, c))
+	if (c->n_levels == c->cap_levels && !levels_grow(w, c))
 		return false;
 	if (rep == 0) {
 		if (c->row_starts != w->rows) {
@@ -732,38 +745,46 @@ static inline bool push_level(struct tpq_pw *w, struct col *c, int def, int rep)
 		w->started++;
 	}
 	c->defs[c->n_levels] = (uint8_t)def;
-	c->reps[c->n_levels] = (uint8_t)rep;
+	if (c->max_rep)
+		c->reps[c->n_levels] = (uint8_t)rep;
 	c->n_levels++;
 	return true;
 }
 
-static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
+/* Why a put was refused (the put paths test everything with two compares and
+ * come here only to name the error). */
+__attribute__((noinline, cold)) static void bad_put(struct tpq_pw *w, int col, int def, int rep,
+						    int want_type)
 {
 	if (w->err)
-		return NULL;
+		return;
 	if (col < 0 || (size_t)col >= w->n_cols) {
 		fail(w, TPQ_EINVAL, "column index out of range");
-		return NULL;
+		return;
 	}
-	struct col *c = &w->cols[col];
-	if (def < 0 || def > c->max_def || rep < 0 || rep > c->max_rep) {
+	const struct col *c = &w->cols[col];
+	if (want_type >= 0 && (int)c->type != want_type)
+		fail(w, TPQ_EINVAL, want_type == TPQ_T_BYTE_ARRAY
+					    ? "put_bytes on a column that is not BYTE_ARRAY"
+					    : "value put has the wrong type for its column");
+	else if (want_type < 0 && def == c->max_def)
+		fail(w, TPQ_EINVAL, "a null needs a definition level below the column's maximum");
+	else
 		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
-		return NULL;
-	}
-	return push_level(w, c, def, rep) ? c : NULL;
 }
 
 void tpq_pw_put_null(struct tpq_pw *w, int col, int def, int rep)
 {
-	struct col *c = col_for(w, col, def, rep);
-	if (!c)
-		return;
-	if (def == c->max_def) {
-		c->n_levels--;
-		fail(w, TPQ_EINVAL, "a null needs a definition level below the column's maximum");
+	if (w->err || (unsigned)col >= w->n_cols) {
+		bad_put(w, col, def, rep, -1);
 		return;
 	}
-	c->page_nulls++;
+	struct col *c = &w->cols[col];
+	if ((unsigned)def >= (unsigned)c->max_def || (unsigned)rep > (unsigned)c->max_rep) {
+		bad_put(w, col, def, rep, -1);
+		return;
+	}
+	push_level(w, c, def, rep);
 }
 
 void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
@@ -774,22 +795,18 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 		fail(w, TPQ_EINVAL, "schema node out of range");
 		return;
 	}
-	/* tpq_pw_put_null for each leaf, with the per-call checks done once */
+	/* tpq_pw_put_null for each leaf, with the level checks done once against
+	 * the lowest maxima under the node */
 	const struct tpq_schema_node *n = &w->schema->nodes[node];
-	if (def < 0 || rep < 0) {
+	if ((unsigned)def >= (unsigned)w->node_def_lim[node] ||
+	    (unsigned)rep > (unsigned)w->node_rep_lim[node]) {
 		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
 		return;
 	}
-	for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++) {
-		struct col *c = &w->cols[l];
-		if (def >= c->max_def || rep > c->max_rep) {
-			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
-			return;
-		}
+	struct col *c = &w->cols[n->first_leaf], *end = c + n->n_leaves;
+	for (; c < end; c++)
 		if (!push_level(w, c, def, rep))
 			return;
-		c->page_nulls++;
-	}
 }
 
 static inline bool idx_room(struct tpq_pw *w, struct col *c)
@@ -892,38 +909,37 @@ static inline void put_value(struct tpq_pw *w, struct col *c, const void *p, siz
 		put_plain(w, c, p, n, iv);
 }
 
-void tpq_pw_put_bytes(struct tpq_pw *w, int col, int rep, const void *p, size_t n)
+/* The column of a present value of type t, with its level pushed; NULL if
+ * the put is refused. */
+static inline struct col *value_col(struct tpq_pw *w, int col, int rep, enum tpq_type t)
 {
-	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
-		col_for(w, col, 0, 0);
-		return;
+	if (w->err || (unsigned)col >= w->n_cols) {
+		bad_put(w, col, 0, rep, (int)t);
+		return NULL;
 	}
 	struct col *c = &w->cols[col];
-	if (c->type != TPQ_T_BYTE_ARRAY) {
-		fail(w, TPQ_EINVAL, "put_bytes on a column that is not BYTE_ARRAY");
-		return;
+	if (c->type != t || (unsigned)rep > (unsigned)c->max_rep) {
+		bad_put(w, col, c->max_def, rep, (int)t);
+		return NULL;
 	}
+	return push_level(w, c, c->max_def, rep) ? c : NULL;
+}
+
+void tpq_pw_put_bytes(struct tpq_pw *w, int col, int rep, const void *p, size_t n)
+{
 	if (n > UINT32_MAX - 8) {
 		fail(w, TPQ_ELIMIT, "value too large for a Parquet BYTE_ARRAY");
 		return;
 	}
-	if (!col_for(w, col, c->max_def, rep))
-		return;
-	put_value(w, c, n ? p : "", n, 0);
+	struct col *c = value_col(w, col, rep, TPQ_T_BYTE_ARRAY);
+	if (c)
+		put_value(w, c, n ? p : "", n, 0);
 }
 
-static void put_int(struct tpq_pw *w, int col, int rep, int64_t v, enum tpq_type want)
+static inline void put_int(struct tpq_pw *w, int col, int rep, int64_t v, enum tpq_type want)
 {
-	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
-		col_for(w, col, 0, 0);
-		return;
-	}
-	struct col *c = &w->cols[col];
-	if (c->type != want) {
-		fail(w, TPQ_EINVAL, "value put has the wrong type for its column");
-		return;
-	}
-	if (!col_for(w, col, c->max_def, rep))
+	struct col *c = value_col(w, col, rep, want);
+	if (!c)
 		return;
 	uint8_t le[8];
 	size_t n = want == TPQ_T_INT32 ? 4 : want == TPQ_T_INT64 ? 8 : 1;
@@ -1161,14 +1177,15 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	/* page statistics */
 	struct page_meta pmeta;
 	memset(&pmeta, 0, sizeof(pmeta));
-	pmeta.nulls = c->page_nulls;
+	int64_t page_nulls = (int64_t)(c->n_levels - c->n_values); /* every other entry is a null */
+	pmeta.nulls = page_nulls;
 	pmeta.all_null = c->n_values == 0;
 	pmeta.first_row = c->page_first_row;
 	struct tpq_statistics *ps = &ph.data_page_header.statistics;
 	if (c->want_stats || w->opt.page_index) {
 		ph.data_page_header.has_statistics = w->opt.statistics;
 		ps->has_null_count = true;
-		ps->null_count = c->page_nulls;
+		ps->null_count = page_nulls;
 		if (c->page_has_bounds) {
 			/* Each bound on its own: a max that cannot be rounded up
 			 * leaves the min, which is still true. */
@@ -1207,7 +1224,7 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	else
 		c->n_plain_data_pages++;
 	c->num_values += (int64_t)c->n_levels;
-	c->chunk_nulls += c->page_nulls;
+	c->chunk_nulls += page_nulls;
 	if (c->page_has_bounds) {
 		bounds_update(c->type, &c->chunk_has_bounds, &c->chunk_min, &c->chunk_max,
 			      c->page_min.b.p, c->page_min.b.len, c->page_min.i);
@@ -1220,7 +1237,6 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 		c->dict_on = false, c->dict_fallback = true;
 	c->n_levels = c->n_values = c->n_idx = 0;
 	tpq_buf_reset(&c->plain);
-	c->page_nulls = 0;
 	c->page_has_bounds = false;
 	c->have_last = false;
 	c->page_first_row = w->rg_rows;
@@ -1784,6 +1800,8 @@ void tpq_pw_free(struct tpq_pw *w)
 	}
 	free(w->kv);
 	free(w->created_by);
+	free(w->node_def_lim);
+	free(w->node_rep_lim);
 	if (w->own_codec)
 		tpq_codec_ctx_free(w->codec);
 	tpq_buf_release(&w->scratch);
