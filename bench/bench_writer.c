@@ -1,19 +1,30 @@
 /* Parquet encoding speed: how fast the writer turns CloudTrail column data
  * into a compressed file, apart from JSON scanning and shredding.
  *
- *   bench_writer FILE.parquet [repeat] [codec]
+ *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]
  *
  * Takes a file trailpq wrote (any partition of a converted lake), decodes
  * every column with our reader, lays the puts out in row order, then times
- * only re-writing those columns
- * (level and value puts, end_row, dictionary, statistics, page index, Bloom
- * filters, compression, footer) into a memory sink, `repeat` times. Prints
- * the column data size (the pages' uncompressed size, as
- * ColumnMetaData.total_uncompressed_size counts it) per second of one core.
- * Not a test; the speed issue's target is >= 500 MB/s per core with ZSTD.
+ * only re-writing those columns (level and value puts, end_row, dictionary,
+ * statistics, page index, Bloom filters, compression, footer) into a memory
+ * sink, `repeat` times, and prints the best. Column data is the logical size:
+ * string bytes, 8 per INT64, 4 per INT32, 1 per BOOLEAN, plus a byte of
+ * levels per entry. Not a test; the speed issue's target is >= 500 MB/s per
+ * core with ZSTD.
  *
- * Build: cc -O2 -Iinclude -Isrc bench/bench_writer.c build/libtrailpq.a \
- *          -lzstd -lsnappy -ldeflate -lz -llz4 -lcurl -lexpat -lm -pthread -o build/bench_writer */
+ * The put stream has two shapes:
+ *   node (default)  what the CloudTrail shredder sends: a subtree that is
+ *                   null in a row (every leaf one entry, same def, rep 0) is
+ *                   one tpq_pw_put_null_node, as emit_struct does for an
+ *                   absent struct, list or map;
+ *   leaf            one call per level entry (tpq_pw_put_null per null leaf).
+ * String values are copied into one buffer in put order, as the shredder
+ * finds them in a record. All repetitions share one codec context, as a
+ * convert worker's files do.
+ *
+ * Instructions of one write, without the decoding set-up:
+ *   valgrind --tool=callgrind --toggle-collect=write_once \
+ *     build/bench/bench_writer FILE.parquet 1 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +42,173 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+enum { P_NULL = 250, P_NODE = 251 };
+
+struct put {
+	int32_t col; /* column, or schema node for P_NODE */
+	uint8_t def, rep, type, end_row;
+	const uint8_t *p;
+	int64_t v; /* the int, or the byte length */
+};
+
+struct plan {
+	const struct tpq_schema *schema;
+	const struct tpq_pr_column *cols; /* of the row group being laid out */
+	const struct tpq_pr_rows *rows;
+	size_t *vpos;                      /* per column: next value */
+	int **children;                    /* per node: child nodes, -1 ended */
+	struct put *puts;
+	size_t n, cap;
+	uint8_t *arena;                    /* string values in put order */
+	size_t arena_len, arena_cap;
+};
+
+static struct put *add(struct plan *pl)
+{
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 1 << 16;
+		pl->puts = realloc(pl->puts, pl->cap * sizeof(*pl->puts));
+		if (!pl->puts) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+	}
+	struct put *q = &pl->puts[pl->n++];
+	memset(q, 0, sizeof(*q));
+	return q;
+}
+
+/* Every entry of column c in row r, one put each. */
+static void lay_leaf(struct plan *pl, size_t c, size_t r)
+{
+	const struct tpq_pr_column *k = &pl->cols[c];
+	const struct tpq_pr_rows *rw = &pl->rows[c];
+	for (size_t l = rw->level_start[r]; l < rw->level_start[r + 1]; l++) {
+		struct put *q = add(pl);
+		q->col = (int32_t)c;
+		q->def = (uint8_t)k->def[l];
+		q->rep = (uint8_t)k->rep[l];
+		if (k->def[l] < k->max_def) {
+			q->type = P_NULL;
+			continue;
+		}
+		size_t v = pl->vpos[c]++;
+		q->type = (uint8_t)k->type;
+		if (k->type == TPQ_T_BYTE_ARRAY) {
+			/* Copied in put order, as a shredder finds them in its record
+			 * (q->p is an offset until the arena stops moving). */
+			size_t len = k->offsets[v + 1] - k->offsets[v];
+			if (pl->arena_len + len > pl->arena_cap) {
+				pl->arena_cap = (pl->arena_cap + len) * 2;
+				pl->arena = realloc(pl->arena, pl->arena_cap);
+				if (!pl->arena) {
+					fprintf(stderr, "out of memory\n");
+					exit(1);
+				}
+			}
+			memcpy(pl->arena + pl->arena_len, k->bytes + k->offsets[v], len);
+			q->p = (const uint8_t *)(uintptr_t)pl->arena_len;
+			pl->arena_len += len;
+			q->v = (int64_t)len;
+		} else {
+			q->v = k->ints[v];
+		}
+	}
+}
+
+/* Row r of the subtree at `node`: one put_null_node when the whole subtree
+ * is null in this row, else its children in order. */
+static void lay_node(struct plan *pl, int node, size_t r)
+{
+	const struct tpq_schema_node *n = &pl->schema->nodes[node];
+	if (!n->is_group) {
+		lay_leaf(pl, (size_t)n->leaf, r);
+		return;
+	}
+	int def = -1;
+	bool all_null = node > 0;
+	for (int c = n->first_leaf; all_null && c < n->first_leaf + n->n_leaves; c++) {
+		const struct tpq_pr_rows *rw = &pl->rows[c];
+		size_t l = rw->level_start[r];
+		const struct tpq_pr_column *k = &pl->cols[c];
+		if (rw->level_start[r + 1] != l + 1 || k->rep[l] != 0 || k->def[l] > n->max_def ||
+		    k->def[l] >= k->max_def || (def >= 0 && k->def[l] != def))
+			all_null = false;
+		else
+			def = k->def[l];
+	}
+	if (all_null) {
+		struct put *q = add(pl);
+		q->col = node;
+		q->def = (uint8_t)def;
+		q->type = P_NODE;
+		return;
+	}
+	for (int *ch = pl->children[node]; *ch >= 0; ch++)
+		lay_node(pl, *ch, r);
+}
+
+/* One write of the whole put stream into a fresh memory sink. */
+__attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_schema *schema,
+							     const struct tpq_pw_options *o,
+							     const struct put *puts, size_t n_puts,
+							     uint64_t *out_bytes)
+{
+	struct tpq_error err;
+	tpq_error_clear(&err);
+	struct tpq_sink *sink = tpq_sink_mem_new();
+	struct tpq_pw *w = tpq_pw_new(schema, o, sink, &err);
+	if (!w) {
+		fprintf(stderr, "writer: %s\n", err.msg);
+		exit(1);
+	}
+	for (size_t i = 0; i < n_puts; i++) {
+		const struct put *q = &puts[i];
+		switch (q->type) {
+		case P_NULL:
+			tpq_pw_put_null(w, q->col, q->def, q->rep);
+			break;
+		case P_NODE:
+			tpq_pw_put_null_node(w, q->col, q->def, q->rep);
+			break;
+		case TPQ_T_BYTE_ARRAY:
+			tpq_pw_put_bytes(w, q->col, q->rep, q->p, (size_t)q->v);
+			break;
+		case TPQ_T_BOOLEAN:
+			tpq_pw_put_bool(w, q->col, q->rep, q->v != 0);
+			break;
+		case TPQ_T_INT32:
+			tpq_pw_put_i32(w, q->col, q->rep, (int32_t)q->v);
+			break;
+		default:
+			tpq_pw_put_i64(w, q->col, q->rep, q->v);
+			break;
+		}
+		if (q->end_row)
+			tpq_pw_end_row(w);
+	}
+	if (tpq_pw_finish(w, out_bytes, &err)) {
+		fprintf(stderr, "write: %s\n", err.msg);
+		exit(1);
+	}
+	tpq_pw_free(w);
+	return sink;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec]\n");
+		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]\n");
 		return 2;
 	}
 	int repeat = argc > 2 ? atoi(argv[2]) : 5;
 	int codec = argc > 3 ? tpq_codec_from_name(argv[3]) : TPQ_CODEC_ZSTD;
+	int level = argc > 4 ? atoi(argv[4]) : 0;
+	bool by_node = !(argc > 5 && strcmp(argv[5], "leaf") == 0);
+	if (codec < 0) {
+		fprintf(stderr, "unknown codec %s\n", argv[3]);
+		return 2;
+	}
 	struct tpq_error err;
 	tpq_error_clear(&err);
 	struct tpq_pr *pr;
@@ -59,9 +229,6 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	/* The logical size of the column data: every value's bytes (strings'
-	 * bytes, 8 per INT64, 4 per INT32, 1 per BOOLEAN) plus a byte of levels
-	 * per entry, the measure the 500 MB/s target uses. */
 	double logical = 0;
 	for (size_t i = 0; i < ncol * nrg; i++) {
 		const struct tpq_pr_column *k = &cols[i];
@@ -73,86 +240,53 @@ int main(int argc, char **argv)
 	}
 	/* The puts in row order, laid out sequentially, so that replaying them
 	 * costs the benchmark almost nothing beyond the writer's own work. */
-	struct put {
-		int32_t col;
-		uint8_t def, rep, type, end_row;
-		const uint8_t *p;
-		int64_t v;  /* the int, or the byte length */
-	};
-	size_t n_puts = 0, cap_puts = 1 << 16;
-	struct put *puts = malloc(cap_puts * sizeof(*puts));
+	struct plan pl = {.schema = schema};
+	pl.vpos = calloc(ncol, sizeof(size_t));
+	pl.children = calloc(schema->n_nodes, sizeof(int *));
+	for (size_t i = 0; i < schema->n_nodes; i++) {
+		pl.children[i] = malloc((size_t)(schema->nodes[i].num_children + 1) * sizeof(int));
+		int k = 0;
+		for (size_t j = i + 1; j < schema->n_nodes; j++)
+			if (schema->nodes[j].parent == (int)i)
+				pl.children[i][k++] = (int)j;
+		pl.children[i][k] = -1;
+	}
+	size_t n_entries = 0, n_values = 0;
 	for (size_t g = 0; g < nrg; g++) {
-		size_t nr = rows[g * ncol].n_rows;
-		for (size_t r = 0; r < nr; r++) {
-			for (size_t c = 0; c < ncol; c++) {
-				const struct tpq_pr_column *k = &cols[g * ncol + c];
-				const struct tpq_pr_rows *rw = &rows[g * ncol + c];
-				size_t v = rw->value_start[r];
-				for (size_t l = rw->level_start[r]; l < rw->level_start[r + 1]; l++) {
-					if (n_puts == cap_puts)
-						puts = realloc(puts, (cap_puts *= 2) * sizeof(*puts));
-					struct put *q = &puts[n_puts++];
-					memset(q, 0, sizeof(*q));
-					q->col = (int32_t)c;
-					q->def = (uint8_t)k->def[l];
-					q->rep = (uint8_t)k->rep[l];
-					q->type = k->def[l] < k->max_def ? 255 : (uint8_t)k->type;
-					if (q->type == TPQ_T_BYTE_ARRAY) {
-						q->p = k->bytes + k->offsets[v];
-						q->v = (int64_t)(k->offsets[v + 1] - k->offsets[v]);
-					} else if (q->type != 255) {
-						q->v = k->ints[v];
-					}
-					if (q->type != 255)
-						v++;
-				}
-			}
-			puts[n_puts - 1].end_row = 1;
+		pl.cols = &cols[g * ncol];
+		pl.rows = &rows[g * ncol];
+		memset(pl.vpos, 0, ncol * sizeof(size_t));
+		for (size_t r = 0; r < pl.rows[0].n_rows; r++) {
+			if (by_node)
+				lay_node(&pl, 0, r);
+			else
+				for (size_t c = 0; c < ncol; c++)
+					lay_leaf(&pl, c, r);
+			pl.puts[pl.n - 1].end_row = 1;
+		}
+		for (size_t c = 0; c < ncol; c++) {
+			n_entries += pl.cols[c].n_levels;
+			n_values += pl.cols[c].n_values;
 		}
 	}
+	for (size_t i = 0; i < pl.n; i++)
+		if (pl.puts[i].type == TPQ_T_BYTE_ARRAY)
+			pl.puts[i].p = pl.arena + (uintptr_t)pl.puts[i].p;
 	double best = 1e9;
 	uint64_t out_bytes = 0;
-	int64_t col_bytes = 0, nrows = 0;
+	int64_t col_bytes = 0;
+	struct tpq_codec_ctx *cctx = tpq_codec_ctx_new();
 	for (int it = 0; it < repeat; it++) {
-		struct tpq_sink *sink = tpq_sink_mem_new();
 		struct tpq_pw_options o;
 		tpq_pw_options_init(&o);
 		o.codec = (enum tpq_codec)codec;
+		o.level = level;
+		o.codec_ctx = cctx;
 		double t0 = now();
-		struct tpq_pw *w = tpq_pw_new(schema, &o, sink, &err);
-		nrows = 0;
-		for (size_t i = 0; i < n_puts; i++) {
-			const struct put *q = &puts[i];
-			switch (q->type) {
-			case 255:
-				tpq_pw_put_null(w, q->col, q->def, q->rep);
-				break;
-			case TPQ_T_BYTE_ARRAY:
-				tpq_pw_put_bytes(w, q->col, q->rep, q->p, (size_t)q->v);
-				break;
-			case TPQ_T_BOOLEAN:
-				tpq_pw_put_bool(w, q->col, q->rep, q->v != 0);
-				break;
-			case TPQ_T_INT32:
-				tpq_pw_put_i32(w, q->col, q->rep, (int32_t)q->v);
-				break;
-			default:
-				tpq_pw_put_i64(w, q->col, q->rep, q->v);
-				break;
-			}
-			if (q->end_row) {
-				tpq_pw_end_row(w);
-				nrows++;
-			}
-		}
-		if (tpq_pw_finish(w, &out_bytes, &err)) {
-			fprintf(stderr, "write: %s\n", err.msg);
-			return 1;
-		}
+		struct tpq_sink *sink = write_once(schema, &o, pl.puts, pl.n, &out_bytes);
 		double dt = now() - t0;
 		if (dt < best)
 			best = dt;
-		tpq_pw_free(w);
 		size_t len;
 		const uint8_t *p = tpq_sink_mem_data(sink, &len);
 		struct tpq_pr *back;
@@ -166,17 +300,25 @@ int main(int argc, char **argv)
 		}
 		sink->free(sink);
 	}
-	printf("rows=%lld column data %.1f MB (encoded pages %.1f MB) -> file %.1f MB, codec %s, "
-	       "best %.3f s: %.1f MB/s of column data per core\n",
-	       (long long)nrows, logical / 1e6, col_bytes / 1e6, out_bytes / 1e6,
-	       tpq_codec_name((enum tpq_codec)codec), best, logical / 1e6 / best);
+	printf("rows=%zu entries=%zu values=%zu calls=%zu (%s) column data %.1f MB (encoded pages "
+	       "%.1f MB) -> file %llu bytes, codec %s level %d, best %.4f s: %.1f MB/s of column "
+	       "data per core\n",
+	       rows[0].n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf", logical / 1e6,
+	       col_bytes / 1e6, (unsigned long long)out_bytes, tpq_codec_name((enum tpq_codec)codec),
+	       level, best, logical / 1e6 / best);
+	tpq_codec_ctx_free(cctx);
 	for (size_t i = 0; i < ncol * nrg; i++) {
 		tpq_pr_column_release(&cols[i]);
 		tpq_pr_rows_release(&rows[i]);
 	}
+	for (size_t i = 0; i < schema->n_nodes; i++)
+		free(pl.children[i]);
+	free(pl.children);
+	free(pl.vpos);
 	free(cols);
 	free(rows);
-	free(puts);
+	free(pl.puts);
+	free(pl.arena);
 	tpq_pr_free(pr);
 	return 0;
 }

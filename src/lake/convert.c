@@ -494,6 +494,7 @@ static enum tpq_status write_file(struct worker *w, struct part *p, size_t n, co
 	tpq_pw_options_init(&po);
 	po.codec = r->opt->codec;
 	po.level = r->opt->level;
+	po.codec_ctx = w->codec;
 	if (r->opt->row_group_bytes)
 		po.row_group_bytes = r->opt->row_group_bytes;
 	char ver[16];

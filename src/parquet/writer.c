@@ -67,6 +67,7 @@ void tpq_pw_options_init(struct tpq_pw_options *o)
 struct bound {
 	struct tpq_buf b;
 	int64_t i;
+	uint64_t pfx;            /* BYTE_ARRAY: prefix_be of b */
 };
 
 struct page_meta {
@@ -88,12 +89,20 @@ struct chunk_index {
 	int32_t ci_len, oi_len;
 };
 
+/* A dictionary entry: its value in the byte arena, the last page
+ * (col->page_seq) it was seen in, and the low half of its hash (with the
+ * slot's tag, the whole hash: growing the table rehashes nothing). */
+struct dent {
+	uint32_t off, len;
+	uint32_t mark;
+	uint32_t hash_lo;
+};
+
 struct dict {
-	uint32_t *slots;         /* entry index + 1, 0 = empty */
+	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (entry index + 1) */
 	size_t n_slots;          /* power of two */
-	struct tpq_buf bytes;    /* values back to back (BYTE_ARRAY) or 8-byte ints */
-	uint32_t *offs, *lens;   /* per entry */
-	uint32_t *mark;          /* per entry: the last page (col->page_seq) it was seen in */
+	struct tpq_buf bytes;    /* values back to back (PLAIN images: ints as 4 or 8 bytes) */
+	struct dent *ents;
 	size_t n, cap;
 	size_t plain_size;       /* the dictionary page's PLAIN size */
 };
@@ -118,14 +127,17 @@ struct col {
 	size_t n_idx, cap_idx;
 	struct tpq_buf plain;    /* PLAIN values (BOOLEAN: one byte per value, packed at cut) */
 	int64_t page_first_row;
-	int64_t page_nulls;
 	int64_t row_starts;      /* entries with repetition level 0: rows begun */
 	uint32_t page_seq;       /* number of the page being filled, from 1 */
 	bool page_has_bounds;
 	struct bound page_min, page_max;
-	/* last value seen, to skip repeated comparisons */
+	/* The page's previous value, so that a repeat (common in CloudTrail
+	 * columns) costs one comparison: BYTE_ARRAY compares with its bytes where
+	 * they already are (dictionary entry last_e, or last_off in plain), other
+	 * types with last_i. */
 	bool have_last;
-	struct tpq_buf last;
+	uint32_t last_e;
+	size_t last_off, last_len;
 	int64_t last_i;
 	/* the chunk */
 	bool dict_on;            /* still dictionary-encoding */
@@ -156,11 +168,14 @@ struct tpq_pw {
 	size_t n_kv;
 	struct tpq_sink *sink;
 	struct tpq_codec_ctx *codec;
+	bool own_codec;          /* codec was made here (not opt.codec_ctx) */
 	struct col *cols;
 	size_t n_cols;
 	int64_t rows, rg_rows;
 	int64_t rg_first_row;
 	size_t started;          /* columns that began the current row */
+	int16_t *node_def_lim;   /* per schema node: the lowest max_def, max_rep of its leaves */
+	int16_t *node_rep_lim;
 	struct rg_meta *rgs;
 	size_t n_rgs, cap_rgs;
 	struct tpq_buf scratch, comp, hdr;
@@ -208,27 +223,99 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* The dictionary's hash: a word at a time, for the short strings that make up
- * most CloudTrail columns (XXH64 stays for the Bloom filters, which the spec
- * fixes). */
+/* Host-order loads; the hash only has to be the same within one process. */
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The 128-bit product of a and b, its halves xored: one multiply mixes 128
+ * input bits. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+#if defined(__SIZEOF_INT128__)
+	__extension__ typedef unsigned __int128 u128;
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+	uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+	uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+	uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+	uint64_t lo = (mid << 32) | (uint32_t)ll;
+	uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+	return lo ^ hi;
+#endif
+}
+
+#define HK0 0x9e3779b97f4a7c15ULL
+#define HK1 0xc2b2ae3d27d4eb4fULL
+#define HK2 0x165667b19e3779f9ULL
+#define HK3 0xd6e8feb86659fd93ULL
+
+/* The dictionary's hash (XXH64 stays for the Bloom filters, which the spec
+ * fixes). Up to 16 bytes: two overlapping loads and one multiply. Longer
+ * values (JSON text columns run to kilobytes): 32 bytes per step in two
+ * independent multiply chains, then the last 32 bytes (overlapping), so the
+ * cost is about a cycle per 5 bytes instead of one serial chain per word. */
 static inline uint64_t dict_hash(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, b, 8);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 29;
-		b += 8;
-		n -= 8;
+	uint64_t x, y;
+	if (n <= 16) {
+		if (n >= 8) {
+			x = rd64(b);
+			y = rd64(b + n - 8);
+		} else if (n >= 4) {
+			x = rd32(b);
+			y = rd32(b + n - 4);
+		} else {
+			x = n ? (uint64_t)b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16 : 0;
+			y = 0;
+		}
+		return fold_mul(x ^ HK0, y ^ HK1 ^ ((uint64_t)n << 56)) * HK2;
 	}
-	if (n) {
-		uint64_t v = 0;
-		memcpy(&v, b, n);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	const uint8_t *end = b + n;
+	uint64_t s0 = HK0 ^ n, s1 = HK1;
+	if (n > 32) {
+		const uint8_t *stop = end - 32;
+		do {
+			s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+			s1 = fold_mul(rd64(b + 16) ^ s1, rd64(b + 24) ^ HK3);
+			b += 32;
+		} while (b < stop);
+		b = stop; /* the last 32 bytes, overlapping what was hashed */
+		s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+		s1 = fold_mul(rd64(b + 16) ^ s1, rd64(b + 24) ^ HK3);
+	} else {
+		s0 = fold_mul(rd64(b) ^ s0, rd64(b + 8) ^ HK2);
+		s1 = fold_mul(rd64(end - 16) ^ s1, rd64(end - 8) ^ HK3);
 	}
-	return mix64(h);
+	return fold_mul(s0 ^ HK1, s1 ^ HK0) * HK2;
+}
+
+/* a[0..n) == b[0..n) without a call for the short values most columns hold. */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n >= 8) {
+		if (rd64(a) != rd64(b) || rd64(a + n - 8) != rd64(b + n - 8))
+			return false;
+		return n <= 16 || memcmp(a + 8, b + 8, n - 16) == 0;
+	}
+	if (n >= 4)
+		return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 static int bloom_add(struct bloom_set *s, uint64_t h)
@@ -274,67 +361,82 @@ static void bloom_set_reset(struct bloom_set *s)
 	s->has_zero = false;
 }
 
-/* Returns the dictionary index of value (p, n), adding it if new; -1 on OOM. */
-static int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h)
+__attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 {
-	if ((d->n + 1) * 2 > d->n_slots) {
-		size_t ns = d->n_slots ? d->n_slots * 2 : 1024;
-		uint32_t *nsl = calloc(ns, sizeof(uint32_t));
-		if (!nsl)
-			return -1;
-		for (size_t e = 0; e < d->n; e++) {
-			const uint8_t *v = d->bytes.p + d->offs[e];
-			size_t j = dict_hash(v, d->lens[e]) & (ns - 1);
-			while (nsl[j])
-				j = (j + 1) & (ns - 1);
-			nsl[j] = (uint32_t)e + 1;
-		}
-		free(d->slots);
-		d->slots = nsl;
-		d->n_slots = ns;
+	size_t ns = d->n_slots ? d->n_slots * 2 : 64;
+	uint64_t *nsl = calloc(ns, sizeof(uint64_t));
+	if (!nsl)
+		return -1;
+	for (size_t i = 0; i < d->n_slots; i++) {
+		uint64_t v = d->slots[i];
+		if (!v)
+			continue;
+		size_t j = d->ents[(uint32_t)v - 1].hash_lo & (ns - 1);
+		while (nsl[j])
+			j = (j + 1) & (ns - 1);
+		nsl[j] = v;
 	}
-	size_t j = h & (d->n_slots - 1);
+	free(d->slots);
+	d->slots = nsl;
+	d->n_slots = ns;
+	return 0;
+}
+
+__attribute__((noinline)) static int dict_grow_ents(struct dict *d)
+{
+	if (d->n >= UINT32_MAX - 1)
+		return -1;
+	size_t c = d->cap ? d->cap * 2 : 256;
+	struct dent *ne = realloc(d->ents, c * sizeof(struct dent));
+	if (!ne)
+		return -1;
+	d->ents = ne;
+	d->cap = c;
+	return 0;
+}
+
+/* Returns the dictionary index of value (p, n) with hash h, adding it if new
+ * (*fresh says so); -1 on OOM. A slot's tag (the hash's high half) is checked
+ * before the entry is touched, the length before the bytes. */
+static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h, bool *fresh)
+{
+	if ((d->n + 1) * 2 > d->n_slots && dict_grow_slots(d))
+		return -1;
+	uint64_t tag = h & 0xffffffff00000000ULL;
+	size_t mask = d->n_slots - 1, j = h & mask;
 	for (;;) {
-		uint32_t s = d->slots[j];
+		uint64_t s = d->slots[j];
 		if (!s)
 			break;
-		uint32_t e = s - 1;
-		if (d->lens[e] == n && memcmp(d->bytes.p + d->offs[e], p, n) == 0)
-			return e;
-		j = (j + 1) & (d->n_slots - 1);
+		if ((s & 0xffffffff00000000ULL) == tag) {
+			uint32_t e = (uint32_t)s - 1;
+			const struct dent *de = &d->ents[e];
+			if (de->len == n && bytes_equal(d->bytes.p + de->off, p, n)) {
+				*fresh = false;
+				return e;
+			}
+		}
+		j = (j + 1) & mask;
 	}
-	if (d->n >= UINT32_MAX - 1 || d->bytes.len + n > UINT32_MAX)
+	if (d->bytes.len + n > UINT32_MAX || (d->n == d->cap && dict_grow_ents(d)))
 		return -1;
-	if (d->n == d->cap) {
-		size_t c = d->cap ? d->cap * 2 : 256;
-		uint32_t *no = realloc(d->offs, c * sizeof(uint32_t));
-		if (!no)
-			return -1;
-		d->offs = no;
-		uint32_t *nl = realloc(d->lens, c * sizeof(uint32_t));
-		if (!nl)
-			return -1;
-		d->lens = nl;
-		uint32_t *nm = realloc(d->mark, c * sizeof(uint32_t));
-		if (!nm)
-			return -1;
-		d->mark = nm;
-		d->cap = c;
-	}
-	d->offs[d->n] = (uint32_t)d->bytes.len;
-	d->lens[d->n] = (uint32_t)n;
-	d->mark[d->n] = 0;
+	struct dent *de = &d->ents[d->n];
+	de->off = (uint32_t)d->bytes.len;
+	de->len = (uint32_t)n;
+	de->mark = 0;
+	de->hash_lo = (uint32_t)h;
 	tpq_buf_put(&d->bytes, p, n);
 	if (d->bytes.err)
 		return -1;
-	d->slots[j] = (uint32_t)d->n + 1;
+	d->slots[j] = tag | ((uint64_t)d->n + 1);
+	*fresh = true;
 	return (int64_t)d->n++;
 }
 
 static void dict_reset(struct dict *d)
 {
 	if (d->slots)
-		memset(d->slots, 0, d->n_slots * sizeof(uint32_t));
+		memset(d->slots, 0, d->n_slots * sizeof(uint64_t));
 	tpq_buf_reset(&d->bytes);
 	d->n = 0;
 	d->plain_size = 0;
@@ -351,11 +453,27 @@ static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	return an < bn ? -1 : an > bn;
 }
 
+/* The first 8 bytes as a big-endian number, zero-padded: when two values'
+ * prefixes differ they order the values as cmp_bytes does, so most bound
+ * checks need no memcmp. */
+static inline uint64_t prefix_be(const uint8_t *p, size_t n)
+{
+	if (n >= 8)
+		return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+		       (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+		       (uint64_t)p[6] << 8 | (uint64_t)p[7];
+	uint64_t v = 0;
+	for (size_t k = 0; k < n; k++)
+		v |= (uint64_t)p[k] << (56 - 8 * k);
+	return v;
+}
+
 static void bound_set(struct bound *b, const void *p, size_t n, int64_t i)
 {
 	tpq_buf_reset(&b->b);
 	tpq_buf_put(&b->b, p, n);
 	b->i = i;
+	b->pfx = prefix_be(p, n);
 }
 
 /* Folds a value into (min, max). For BYTE_ARRAY p/n are the bytes; for the
@@ -370,9 +488,11 @@ static void bounds_update(enum tpq_type t, bool *has, struct bound *mn, struct b
 		return;
 	}
 	if (t == TPQ_T_BYTE_ARRAY) {
-		if (cmp_bytes(p, n, mn->b.p, mn->b.len) < 0)
+		uint64_t v = prefix_be(p, n);
+		bool lt = v != mn->pfx ? v < mn->pfx : cmp_bytes(p, n, mn->b.p, mn->b.len) < 0;
+		if (lt)
 			bound_set(mn, p, n, i);
-		else if (cmp_bytes(p, n, mx->b.p, mx->b.len) > 0)
+		else if (v != mx->pfx ? v > mx->pfx : cmp_bytes(p, n, mx->b.p, mx->b.len) > 0)
 			bound_set(mx, p, n, i);
 	} else {
 		if (i < mn->i)
@@ -471,12 +591,9 @@ static void col_release(struct col *c)
 	tpq_buf_release(&c->page_max.b);
 	tpq_buf_release(&c->chunk_min.b);
 	tpq_buf_release(&c->chunk_max.b);
-	tpq_buf_release(&c->last);
 	free(c->dict.slots);
 	tpq_buf_release(&c->dict.bytes);
-	free(c->dict.offs);
-	free(c->dict.lens);
-	free(c->dict.mark);
+	free(c->dict.ents);
 	tpq_buf_release(&c->pages);
 	for (size_t i = 0; i < c->n_pm; i++) {
 		free(c->pm[i].min);
@@ -518,7 +635,8 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 		w->opt.bloom_max_bytes = 32;
 	w->sink = sink;
 	w->created_by = strdup(w->opt.created_by ? w->opt.created_by : tpq_created_by());
-	w->codec = tpq_codec_ctx_new();
+	w->own_codec = !w->opt.codec_ctx;
+	w->codec = w->own_codec ? tpq_codec_ctx_new() : w->opt.codec_ctx;
 	w->n_cols = schema->n_leaves;
 	w->cols = calloc(w->n_cols, sizeof(struct col));
 	if (!w->created_by || !w->codec || !w->cols)
@@ -537,6 +655,21 @@ struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_o
 	}
 	w->opt.kv = NULL;
 	w->opt.created_by = NULL;
+	w->node_def_lim = malloc(schema->n_nodes * sizeof(int16_t));
+	w->node_rep_lim = malloc(schema->n_nodes * sizeof(int16_t));
+	if (!w->node_def_lim || !w->node_rep_lim)
+		goto oom_free;
+	for (size_t i = 0; i < schema->n_nodes; i++) {
+		const struct tpq_schema_node *n = &schema->nodes[i];
+		int16_t d = INT16_MAX, r = INT16_MAX;
+		for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++) {
+			const struct tpq_schema_node *leaf = &schema->nodes[schema->leaves[l]];
+			d = leaf->max_def < d ? leaf->max_def : d;
+			r = leaf->max_rep < r ? leaf->max_rep : r;
+		}
+		w->node_def_lim[i] = d;
+		w->node_rep_lim[i] = r;
+	}
 	for (size_t i = 0; i < w->n_cols; i++) {
 		struct col *c = &w->cols[i];
 		c->node = &schema->nodes[schema->leaves[i]];
@@ -583,10 +716,12 @@ __attribute__((noinline)) static bool levels_grow(struct tpq_pw *w, struct col *
 	if (!d)
 		goto oom;
 	c->defs = d;
-	uint8_t *r = realloc(c->reps, cap);
-	if (!r)
-		goto oom;
-	c->reps = r;
+	if (c->max_rep) {
+		uint8_t *r = realloc(c->reps, cap);
+		if (!r)
+			goto oom;
+		c->reps = r;
+	}
 	c->cap_levels = cap;
 	return true;
 oom:
@@ -594,17 +729,12 @@ oom:
 	return false;
 }
 
-static inline bool levels_room(struct tpq_pw *w, struct col *c)
-{
-	return c->n_levels < c->cap_levels || levels_grow(w, c);
-}
-
 /* Appends one (def, rep) entry to c's page, counting row starts (a second
  * start for the same row before end_row is an error). Levels are checked by
- * the caller. */
+ * the caller. Repetition levels are kept only for repeated columns. */
 static inline bool push_level(struct tpq_pw *w, struct col *c, int def, int rep)
 {
-	if (!levels_room(w, c))
+	if (c->n_levels == c->cap_levels && !levels_grow(w, c))
 		return false;
 	if (rep == 0) {
 		if (c->row_starts != w->rows) {
@@ -615,38 +745,46 @@ static inline bool push_level(struct tpq_pw *w, struct col *c, int def, int rep)
 		w->started++;
 	}
 	c->defs[c->n_levels] = (uint8_t)def;
-	c->reps[c->n_levels] = (uint8_t)rep;
+	if (c->max_rep)
+		c->reps[c->n_levels] = (uint8_t)rep;
 	c->n_levels++;
 	return true;
 }
 
-static inline struct col *col_for(struct tpq_pw *w, int col, int def, int rep)
+/* Why a put was refused (the put paths test everything with two compares and
+ * come here only to name the error). */
+__attribute__((noinline, cold)) static void bad_put(struct tpq_pw *w, int col, int def, int rep,
+						    int want_type)
 {
 	if (w->err)
-		return NULL;
+		return;
 	if (col < 0 || (size_t)col >= w->n_cols) {
 		fail(w, TPQ_EINVAL, "column index out of range");
-		return NULL;
+		return;
 	}
-	struct col *c = &w->cols[col];
-	if (def < 0 || def > c->max_def || rep < 0 || rep > c->max_rep) {
+	const struct col *c = &w->cols[col];
+	if (want_type >= 0 && (int)c->type != want_type)
+		fail(w, TPQ_EINVAL, want_type == TPQ_T_BYTE_ARRAY
+					    ? "put_bytes on a column that is not BYTE_ARRAY"
+					    : "value put has the wrong type for its column");
+	else if (want_type < 0 && def == c->max_def)
+		fail(w, TPQ_EINVAL, "a null needs a definition level below the column's maximum");
+	else
 		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
-		return NULL;
-	}
-	return push_level(w, c, def, rep) ? c : NULL;
 }
 
 void tpq_pw_put_null(struct tpq_pw *w, int col, int def, int rep)
 {
-	struct col *c = col_for(w, col, def, rep);
-	if (!c)
-		return;
-	if (def == c->max_def) {
-		c->n_levels--;
-		fail(w, TPQ_EINVAL, "a null needs a definition level below the column's maximum");
+	if (w->err || (unsigned)col >= w->n_cols) {
+		bad_put(w, col, def, rep, -1);
 		return;
 	}
-	c->page_nulls++;
+	struct col *c = &w->cols[col];
+	if ((unsigned)def >= (unsigned)c->max_def || (unsigned)rep > (unsigned)c->max_rep) {
+		bad_put(w, col, def, rep, -1);
+		return;
+	}
+	push_level(w, c, def, rep);
 }
 
 void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
@@ -657,147 +795,151 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 		fail(w, TPQ_EINVAL, "schema node out of range");
 		return;
 	}
-	/* tpq_pw_put_null for each leaf, with the per-call checks done once */
+	/* tpq_pw_put_null for each leaf, with the level checks done once against
+	 * the lowest maxima under the node */
 	const struct tpq_schema_node *n = &w->schema->nodes[node];
-	if (def < 0 || rep < 0) {
+	if ((unsigned)def >= (unsigned)w->node_def_lim[node] ||
+	    (unsigned)rep > (unsigned)w->node_rep_lim[node]) {
 		fail(w, TPQ_EINVAL, "definition or repetition level out of range");
 		return;
 	}
-	for (int l = n->first_leaf; l < n->first_leaf + n->n_leaves; l++) {
-		struct col *c = &w->cols[l];
-		if (def >= c->max_def || rep > c->max_rep) {
-			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
-			return;
-		}
+	struct col *c = &w->cols[n->first_leaf], *end = c + n->n_leaves;
+	for (; c < end; c++)
 		if (!push_level(w, c, def, rep))
 			return;
-		c->page_nulls++;
+}
+
+static inline bool idx_room(struct tpq_pw *w, struct col *c)
+{
+	if (c->n_idx < c->cap_idx)
+		return true;
+	if (grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t)) == 0)
+		return true;
+	fail(w, TPQ_ENOMEM, "out of memory");
+	return false;
+}
+
+/* A present value of a dictionary-encoded page: its index, and, the first
+ * time the page sees the entry, the page bounds (and the Bloom set, the first
+ * time the chunk sees it). A repeat of the previous value is one comparison. */
+static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	struct dict *d = &c->dict;
+	if (!idx_room(w, c))
+		return;
+	if (c->have_last) {
+		const struct dent *le = &d->ents[c->last_e];
+		bool same = c->type == TPQ_T_BYTE_ARRAY
+				    ? le->len == n && bytes_equal(d->bytes.p + le->off, p, n)
+				    : c->last_i == iv;
+		if (same) {
+			c->idx[c->n_idx++] = c->last_e;
+			return;
+		}
 	}
+	bool fresh;
+	int64_t e = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
+	if (e < 0) {
+		fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
+		return;
+	}
+	c->idx[c->n_idx++] = (uint32_t)e;
+	c->have_last = true;
+	c->last_e = (uint32_t)e;
+	c->last_i = iv;
+	if (fresh)
+		d->plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
+	struct dent *de = &d->ents[e];
+	if (de->mark == c->page_seq)
+		return;
+	de->mark = c->page_seq;
+	if (c->want_stats)
+		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
+	if (fresh && c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0)))
+		fail(w, TPQ_ENOMEM, "out of memory");
+}
+
+/* A present value of a PLAIN (or DELTA) page. A repeat of the previous value
+ * skips bounds and the Bloom set. */
+static void put_plain(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+{
+	struct tpq_buf *b = &c->plain;
+	bool same;
+	switch (c->type) {
+	case TPQ_T_BYTE_ARRAY:
+		same = c->have_last && c->last_len == n && bytes_equal(b->p + c->last_off, p, n);
+		tpq_buf_put_le32(b, (uint32_t)n);
+		c->last_off = b->len;
+		c->last_len = n;
+		tpq_buf_put(b, p, n);
+		break;
+	case TPQ_T_BOOLEAN:
+		same = c->have_last && c->last_i == iv;
+		tpq_buf_put_u8(b, (uint8_t)(iv != 0));
+		break;
+	default:
+		same = c->have_last && c->last_i == iv;
+		tpq_buf_put(b, p, n);
+		break;
+	}
+	if (b->err) {
+		fail(w, b->err, "out of memory buffering values");
+		return;
+	}
+	if (same)
+		return;
+	c->have_last = true;
+	c->last_i = iv;
+	if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
+		fail(w, TPQ_ENOMEM, "out of memory");
+		return;
+	}
+	if (c->want_stats)
+		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
 }
 
 /* Records a present value: into the dictionary (if on) or the PLAIN buffer,
  * and into statistics and the Bloom set. */
-static void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
+static inline void put_value(struct tpq_pw *w, struct col *c, const void *p, size_t n, int64_t iv)
 {
 	c->n_values++;
-	bool same = c->have_last &&
-		    (c->type == TPQ_T_BYTE_ARRAY
-			     ? (c->last.len == n && (n == 0 || memcmp(c->last.p, p, n) == 0))
-			     : c->last_i == iv);
-	if (same && c->dict_on && c->n_idx > 0) {
-		if (c->n_idx == c->cap_idx &&
-		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
-			return;
-		}
-		c->idx[c->n_idx] = c->idx[c->n_idx - 1];
-		c->n_idx++;
-		return;
+	if (c->dict_on)
+		put_dict(w, c, p, n, iv);
+	else
+		put_plain(w, c, p, n, iv);
+}
+
+/* The column of a present value of type t, with its level pushed; NULL if
+ * the put is refused. */
+static inline struct col *value_col(struct tpq_pw *w, int col, int rep, enum tpq_type t)
+{
+	if (w->err || (unsigned)col >= w->n_cols) {
+		bad_put(w, col, 0, rep, (int)t);
+		return NULL;
 	}
-	bool known = false; /* the page bounds and the Bloom set already hold this value */
-	if (c->dict_on) {
-		size_t n_before = c->dict.n;
-		int64_t e = dict_lookup(&c->dict, p, n, dict_hash(p, n));
-		if (e < 0) {
-			fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
-			return;
-		}
-		bool fresh = c->dict.n != n_before; /* a new entry, not a hit */
-		if (fresh)
-			c->dict.plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
-		if (c->n_idx == c->cap_idx &&
-		    grow((void **)&c->idx, &c->cap_idx, c->n_idx + 1, sizeof(uint32_t))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
-			return;
-		}
-		c->idx[c->n_idx++] = (uint32_t)e;
-		/* A dictionary entry already seen in this page is already in the
-		 * page's bounds, and one not new to the chunk already in its Bloom
-		 * set: skip both, the common case for repetitive columns. */
-		if (c->dict.mark[e] == c->page_seq) {
-			known = true;
-		} else {
-			c->dict.mark[e] = c->page_seq;
-			if (!fresh) {
-				if (c->want_stats)
-					bounds_update(c->type, &c->page_has_bounds, &c->page_min,
-						      &c->page_max, p, n, iv);
-				known = true;
-			}
-		}
-	} else {
-		struct tpq_buf *b = &c->plain;
-		switch (c->type) {
-		case TPQ_T_BYTE_ARRAY:
-			tpq_buf_put_le32(b, (uint32_t)n);
-			tpq_buf_put(b, p, n);
-			break;
-		case TPQ_T_BOOLEAN:
-			tpq_buf_put_u8(b, (uint8_t)(iv != 0));
-			break;
-		default:
-			tpq_buf_put(b, p, n);
-			break;
-		}
-		if (b->err) {
-			fail(w, b->err, "out of memory buffering values");
-			return;
-		}
+	struct col *c = &w->cols[col];
+	if (c->type != t || (unsigned)rep > (unsigned)c->max_rep) {
+		bad_put(w, col, c->max_def, rep, (int)t);
+		return NULL;
 	}
-	if (same)
-		return;
-	if (!known) {
-		if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
-			fail(w, TPQ_ENOMEM, "out of memory");
-			return;
-		}
-		if (c->want_stats)
-			bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n,
-				      iv);
-	}
-	c->have_last = true;
-	if (c->type == TPQ_T_BYTE_ARRAY) {
-		tpq_buf_reset(&c->last);
-		tpq_buf_put(&c->last, p, n);
-		if (c->last.err)
-			fail(w, TPQ_ENOMEM, "out of memory");
-	} else {
-		c->last_i = iv;
-	}
+	return push_level(w, c, c->max_def, rep) ? c : NULL;
 }
 
 void tpq_pw_put_bytes(struct tpq_pw *w, int col, int rep, const void *p, size_t n)
 {
-	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
-		col_for(w, col, 0, 0);
-		return;
-	}
-	struct col *c = &w->cols[col];
-	if (c->type != TPQ_T_BYTE_ARRAY) {
-		fail(w, TPQ_EINVAL, "put_bytes on a column that is not BYTE_ARRAY");
-		return;
-	}
 	if (n > UINT32_MAX - 8) {
 		fail(w, TPQ_ELIMIT, "value too large for a Parquet BYTE_ARRAY");
 		return;
 	}
-	if (!col_for(w, col, c->max_def, rep))
-		return;
-	put_value(w, c, n ? p : "", n, 0);
+	struct col *c = value_col(w, col, rep, TPQ_T_BYTE_ARRAY);
+	if (c)
+		put_value(w, c, n ? p : "", n, 0);
 }
 
-static void put_int(struct tpq_pw *w, int col, int rep, int64_t v, enum tpq_type want)
+static inline void put_int(struct tpq_pw *w, int col, int rep, int64_t v, enum tpq_type want)
 {
-	if (w->err || col < 0 || (size_t)col >= w->n_cols) {
-		col_for(w, col, 0, 0);
-		return;
-	}
-	struct col *c = &w->cols[col];
-	if (c->type != want) {
-		fail(w, TPQ_EINVAL, "value put has the wrong type for its column");
-		return;
-	}
-	if (!col_for(w, col, c->max_def, rep))
+	struct col *c = value_col(w, col, rep, want);
+	if (!c)
 		return;
 	uint8_t le[8];
 	size_t n = want == TPQ_T_INT32 ? 4 : want == TPQ_T_INT64 ? 8 : 1;
@@ -1035,14 +1177,15 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	/* page statistics */
 	struct page_meta pmeta;
 	memset(&pmeta, 0, sizeof(pmeta));
-	pmeta.nulls = c->page_nulls;
+	int64_t page_nulls = (int64_t)(c->n_levels - c->n_values); /* every other entry is a null */
+	pmeta.nulls = page_nulls;
 	pmeta.all_null = c->n_values == 0;
 	pmeta.first_row = c->page_first_row;
 	struct tpq_statistics *ps = &ph.data_page_header.statistics;
 	if (c->want_stats || w->opt.page_index) {
 		ph.data_page_header.has_statistics = w->opt.statistics;
 		ps->has_null_count = true;
-		ps->null_count = c->page_nulls;
+		ps->null_count = page_nulls;
 		if (c->page_has_bounds) {
 			/* Each bound on its own: a max that cannot be rounded up
 			 * leaves the min, which is still true. */
@@ -1081,7 +1224,7 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 	else
 		c->n_plain_data_pages++;
 	c->num_values += (int64_t)c->n_levels;
-	c->chunk_nulls += c->page_nulls;
+	c->chunk_nulls += page_nulls;
 	if (c->page_has_bounds) {
 		bounds_update(c->type, &c->chunk_has_bounds, &c->chunk_min, &c->chunk_max,
 			      c->page_min.b.p, c->page_min.b.len, c->page_min.i);
@@ -1094,7 +1237,6 @@ static void cut_page(struct tpq_pw *w, struct col *c)
 		c->dict_on = false, c->dict_fallback = true;
 	c->n_levels = c->n_values = c->n_idx = 0;
 	tpq_buf_reset(&c->plain);
-	c->page_nulls = 0;
 	c->page_has_bounds = false;
 	c->have_last = false;
 	c->page_first_row = w->rg_rows;
@@ -1197,9 +1339,10 @@ static enum tpq_status write_dict_page(struct tpq_pw *w, struct col *c, int64_t 
 	struct tpq_buf *s = &w->scratch;
 	tpq_buf_reset(s);
 	for (size_t e = 0; e < c->dict.n; e++) {
+		const struct dent *de = &c->dict.ents[e];
 		if (c->type == TPQ_T_BYTE_ARRAY)
-			tpq_buf_put_le32(s, c->dict.lens[e]);
-		tpq_buf_put(s, c->dict.bytes.p + c->dict.offs[e], c->dict.lens[e]);
+			tpq_buf_put_le32(s, de->len);
+		tpq_buf_put(s, c->dict.bytes.p + de->off, de->len);
 	}
 	size_t uncompressed = s->len;
 	enum tpq_status st = compress_scratch(w);
@@ -1657,7 +1800,10 @@ void tpq_pw_free(struct tpq_pw *w)
 	}
 	free(w->kv);
 	free(w->created_by);
-	tpq_codec_ctx_free(w->codec);
+	free(w->node_def_lim);
+	free(w->node_rep_lim);
+	if (w->own_codec)
+		tpq_codec_ctx_free(w->codec);
 	tpq_buf_release(&w->scratch);
 	tpq_buf_release(&w->comp);
 	tpq_buf_release(&w->hdr);

@@ -32,6 +32,8 @@
 #include "parquet/meta.h"
 #include "parquet/schema.h"
 
+struct tpq_codec_ctx;
+
 struct tpq_pw_options {
 	enum tpq_codec codec;         /* default ZSTD */
 	int level;                    /* codec level, 0 = codec default */
@@ -49,6 +51,8 @@ struct tpq_pw_options {
 	uint32_t bloom_max_bytes;     /* per column chunk, default 1 MiB */
 	const struct tpq_key_value *kv; size_t n_kv; /* extra key-value metadata (borrowed) */
 	const char *created_by;       /* default "trailpq version X.Y.Z (build ...)" */
+	struct tpq_codec_ctx *codec_ctx; /* borrowed, may be NULL (the writer makes its own):
+	                                    a worker's context, reused across its files */
 };
 
 void tpq_pw_options_init(struct tpq_pw_options *o);

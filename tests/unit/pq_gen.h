@@ -318,12 +318,20 @@ static void put_leaf(struct pcase *k, struct tn *n, int d, int r)
 	}
 	case V_STR: {
 		static const char alpha[] = "abz\xff\x01";
-		uint8_t s[24];
+		uint8_t s[96];
 		size_t len;
-		if (n->narrow) {
+		if (n->narrow && rnd(2)) {
 			len = (size_t)snprintf((char *)s, sizeof(s), "s%u", rnd(6));
+		} else if (n->narrow) {
+			/* long values that repeat, equal in length and differing only
+			 * in the middle or at the end (the dictionary's long-value
+			 * hash and comparisons) */
+			unsigned a = rnd(3), b = rnd(2), pad = rnd(3) * 17;
+			len = (size_t)snprintf((char *)s, sizeof(s),
+					       "{\"bucketName\":\"logs-%u\",\"key\":\"%.*s/%u\"}", a, (int)pad,
+					       "AWSLogs/123456789012/CloudTrail/", b);
 		} else {
-			len = rnd(20);
+			len = rnd(4) ? rnd(20) : rnd(96);
 			for (size_t i = 0; i < len; i++)
 				s[i] = (uint8_t)(rnd(3) ? 'a' + rnd(26) : (uint8_t)alpha[rnd(5)]);
 		}

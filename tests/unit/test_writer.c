@@ -217,6 +217,9 @@ done:
 	return ok;
 }
 
+static struct tpq_codec_ctx *prop_ctx;
+static bool prop_rerun;
+
 /* Builds, writes and checks one random case. Returns the file bytes (malloc'd) or NULL. */
 static uint8_t *run_case(unsigned seed, size_t *len, bool check)
 {
@@ -261,6 +264,10 @@ static uint8_t *run_case(unsigned seed, size_t *len, bool check)
 	opt.stats_max_len = 1 + rnd(16);
 	if (rnd(8) == 0)
 		opt.row_group_bytes = 256;
+	/* Half the cases borrow one codec context that every case before used
+	 * (other codecs); the determinism re-run swaps own and borrowed. */
+	bool share = rnd(2) != 0;
+	opt.codec_ctx = share != prop_rerun ? prop_ctx : NULL;
 
 	sink = tpq_sink_mem_new();
 	k.w = tpq_pw_new(&k.schema, &opt, sink, &err);
@@ -295,6 +302,8 @@ free_schema:
 
 TEST(property_round_trip)
 {
+	prop_ctx = tpq_codec_ctx_new();
+	ASSERT_TRUE(prop_ctx != NULL);
 	for (unsigned seed = 1; seed <= PROPERTY_CASES; seed++) {
 		size_t len = 0;
 		uint8_t *a = run_case(seed, &len, true);
@@ -302,7 +311,9 @@ TEST(property_round_trip)
 		/* (g) determinism: the same case again gives the same bytes */
 		if (a && seed % 10 == 0) {
 			size_t len2 = 0;
+			prop_rerun = true;
 			uint8_t *b = run_case(seed, &len2, false);
+			prop_rerun = false;
 			ASSERT_TRUE(b != NULL);
 			ASSERT_EQ(len, len2);
 			if (b && len == len2)
@@ -317,6 +328,8 @@ TEST(property_round_trip)
 		cover.pages, cover.levels, cover.values, cover.fallback_chunks, cover.nulls_above_leaf,
 		cover.max_rep);
 	ASSERT_TRUE(cover.fallback_chunks > 0 && cover.nulls_above_leaf > 0 && cover.max_rep >= 3);
+	tpq_codec_ctx_free(prop_ctx);
+	prop_ctx = NULL;
 }
 
 /* ---- hand-made files ---- */
