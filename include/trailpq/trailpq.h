@@ -35,6 +35,7 @@ enum tpq_status {
 	TPQ_ENOTFOUND = 8,
 	TPQ_ELOCKED = 9,  /* another run holds the lake's lock */
 	TPQ_ESTATE = 10,  /* the lake's state is not what this version expects */
+	TPQ_EEXIST = 11,  /* the object exists (a create-if-absent or precondition lost) */
 };
 
 /* A short, static, human-readable name for a status. Never NULL. */

@@ -20,10 +20,19 @@ struct tpq_object {
 /* Return 0 to go on listing, nonzero to stop. */
 typedef int (*tpq_list_fn)(void *ctx, const struct tpq_object *obj);
 
+enum tpq_list_flags {
+	/* Only one level below the prefix: objects without a further '/' and
+	 * each deeper "directory" once, as a key ending in '/' (size 0), as
+	 * S3's ListObjectsV2 with delimiter '/'. */
+	TPQ_LIST_DELIM = 1 << 0,
+};
+
 struct tpq_source {
-	/* Lists every object whose key starts with `prefix` ("" for all), in no
-	 * particular order. Unreadable directories are reported through err. */
-	enum tpq_status (*list)(struct tpq_source *s, const char *prefix, tpq_list_fn fn, void *ctx,
+	/* Lists the objects whose key starts with `prefix` ("" for all), in
+	 * ascending byte order of key, after `start_after` when not NULL.
+	 * Unreadable directories are reported through err. */
+	enum tpq_status (*list)(struct tpq_source *s, const char *prefix, unsigned flags,
+				const char *start_after, tpq_list_fn fn, void *ctx,
 				struct tpq_error *err);
 	/* Reads a whole object into out (replacing its content), leaving at
 	 * least `pad` zeroed, readable bytes after the end. At most max bytes

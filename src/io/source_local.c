@@ -1,7 +1,5 @@
-/* The local directory source: a recursive walk with openat/fdopendir so
- * deep trees need no path rebuilding per level, and reads with one
- * fstat-sized read. Symbolic links are followed for files but not for
- * directories (no loops). */
+/* The local directory source: listing in S3's order (io/local.c), reads
+ * with one fstat-sized read. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/local.h"
 #include "io/source.h"
 #include "util/error.h"
 
@@ -18,77 +17,12 @@ struct local_source {
 	char *root;
 };
 
-static enum tpq_status walk(int fd0, char *path, size_t len, size_t cap, const char *prefix,
-			    tpq_list_fn fn, void *ctx, int *stop, struct tpq_error *err)
-{
-	DIR *d = fdopendir(fd0);
-	if (!d) {
-		close(fd0);
-		tpq_error_where(err, path);
-		return tpq_error_set(err, TPQ_EIO, "cannot read directory: %s", strerror(errno));
-	}
-	enum tpq_status st = TPQ_OK;
-	struct dirent *e;
-	while (!*stop && st == TPQ_OK && (e = readdir(d))) {
-		const char *name = e->d_name;
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
-			continue;
-		size_t nl = strlen(name);
-		if (len + nl + 2 > cap)
-			continue; /* too deep to name: not a CloudTrail key */
-		size_t at = len;
-		if (at)
-			path[at++] = '/';
-		memcpy(path + at, name, nl + 1);
-		size_t plen = strlen(prefix), klen = at + nl;
-		/* prune subtrees that cannot hold the prefix */
-		size_t cmp = klen < plen ? klen : plen;
-		if (memcmp(path, prefix, cmp) != 0) {
-			path[len] = '\0';
-			continue;
-		}
-		struct stat sb;
-		if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-			path[len] = '\0';
-			continue;
-		}
-		if (S_ISLNK(sb.st_mode) && fstatat(dirfd(d), name, &sb, 0) == 0 && S_ISDIR(sb.st_mode)) {
-			path[len] = '\0';
-			continue; /* no directory links: no loops */
-		}
-		if (S_ISDIR(sb.st_mode)) {
-			int fd = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0)
-				st = walk(fd, path, klen, cap, prefix, fn, ctx, stop, err);
-		} else if (S_ISREG(sb.st_mode) && klen >= plen) {
-			struct tpq_object o = {
-				.key = path,
-				.size = (uint64_t)sb.st_size,
-				.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
-				.etag = "",
-			};
-			if (fn(ctx, &o))
-				*stop = 1;
-		}
-		path[len] = '\0';
-	}
-	closedir(d);
-	return st;
-}
-
-static enum tpq_status local_list(struct tpq_source *s, const char *prefix, tpq_list_fn fn,
-				  void *ctx, struct tpq_error *err)
+static enum tpq_status local_list(struct tpq_source *s, const char *prefix, unsigned flags,
+				  const char *start_after, tpq_list_fn fn, void *ctx,
+				  struct tpq_error *err)
 {
 	struct local_source *l = (struct local_source *)s;
-	int fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		tpq_error_where(err, l->root);
-		return tpq_error_set(err, TPQ_EIO, "cannot open source directory: %s", strerror(errno));
-	}
-	char path[4096];
-	path[0] = '\0';
-	int stop = 0;
-	return walk(fd, path, 0, sizeof(path), prefix ? prefix : "", fn, ctx, &stop, err);
+	return tpq__local_list(l->root, prefix, flags, start_after, fn, ctx, err);
 }
 
 static enum tpq_status local_read(struct tpq_source *s, const char *key, size_t pad, size_t max,

@@ -35,6 +35,7 @@
 #include "util/civil.h"
 #include "util/error.h"
 #include "util/fault.h"
+#include "util/fs.h"
 
 #define MAX_OBJECT_BYTES ((size_t)1 << 32)   /* compressed */
 #define MAX_JSON_BYTES ((size_t)4 << 30)      /* inflated: record offsets are 32-bit */
@@ -196,8 +197,6 @@ static struct part *part_get(struct part_map *m, const struct part_key *k)
 
 /* ---- the read stage ---- */
 
-static int mkdirs(char *path);
-
 /* Copies a rejected object to DIR/<key>. Returns 0, or -1 with errno set. */
 static int quarantine(struct worker *w, const char *dir, const char *key)
 {
@@ -209,7 +208,7 @@ static int quarantine(struct worker *w, const char *dir, const char *key)
 	}
 	char *slash = strrchr(path, '/');
 	*slash = '\0';
-	int rc = mkdirs(path);
+	int rc = tpq_mkdirs(path);
 	*slash = '/';
 	if (rc)
 		return -1;
@@ -376,33 +375,6 @@ static bool same_event(const struct rec *a, const struct rec *b)
 	       memcmp(a->id, b->id, a->id_len) == 0;
 }
 
-static int mkdirs(char *path)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-			*s = '/';
-			return -1;
-		}
-		*s = '/';
-	}
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = tpq_fault_hit(TPQ_FAULT_FSYNC) ? -1 : fsync(fd);
-	close(fd);
-	return rc;
-}
-
 static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error *e)
 {
 	struct run *r = w->run;
@@ -421,7 +393,7 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	snprintf(dir, sizeof(dir), "%s/%s/account=%s/region=%s/year=%04d/month=%02d/day=%02d", r->dst,
 		 tpq_key_table((enum tpq_key_kind)p->key.kind), p->key.account, p->key.region, p->key.y,
 		 p->key.m, p->key.d);
-	if (mkdirs(dir)) {
+	if (tpq_mkdirs(dir)) {
 		tpq_error_where(e, dir);
 		return tpq_error_set(e, TPQ_EIO, "cannot create directory: %s", strerror(errno));
 	}
@@ -465,7 +437,7 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 		st = tpq_error_set(e, TPQ_EIO, "cannot rename the finished file: %s", strerror(errno));
 		goto free_sink;
 	}
-	if (fsync_dir(dir) != 0) {
+	if (tpq_fsync_dir(dir) != 0) {
 		tpq_error_where(e, dir);
 		st = tpq_error_set(e, TPQ_EIO, "cannot fsync directory: %s", strerror(errno));
 		goto free_sink;
@@ -641,13 +613,13 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	{
 		char d[4096];
 		snprintf(d, sizeof(d), "%s", dst);
-		if (mkdirs(d)) {
+		if (tpq_mkdirs(d)) {
 			tpq_error_where(err, dst);
 			st = tpq_error_set(err, TPQ_EIO, "cannot create the destination: %s", strerror(errno));
 			goto free_source;
 		}
 	}
-	st = r.src->list(r.src, "", list_cb, &r, err);
+	st = r.src->list(r.src, "", 0, NULL, list_cb, &r, err);
 	if (st)
 		goto free_files;
 	qsort(r.files, r.n_files, sizeof(struct file), file_cmp);

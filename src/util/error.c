@@ -19,6 +19,7 @@ const char *tpq_status_str(enum tpq_status st)
 	case TPQ_ENOTFOUND: return "not found";
 	case TPQ_ELOCKED: return "locked";
 	case TPQ_ESTATE: return "unexpected lake state";
+	case TPQ_EEXIST: return "already exists";
 	}
 	return "unknown status";
 }
