@@ -355,6 +355,8 @@ static enum tpq_status setup(struct tpq_http *h, const struct tpq_http_request *
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* S3 keys may hold "/../" or "/./": send them as signed, unsquashed. */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->o.low_speed_bytes);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->o.low_speed_s);
