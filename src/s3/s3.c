@@ -897,7 +897,8 @@ enum tpq_status tpq_s3_get_range(struct tpq_s3 *s, const char *bucket, const cha
 		 (unsigned long long)(offset + len - 1));
 	struct req r = {.s = s, .method = "GET", .bucket = bucket, .key = key};
 	add_header(&r, "Range", range);
-	r.max_body = len; /* a server that ignores Range and sends more fails here */
+	/* Room for an error document; a 206 longer than asked is refused below. */
+	r.max_body = len > 65536 ? len : 65536;
 	struct tpq_http_response resp;
 	tpq_http_response_init(&resp);
 	enum tpq_status st = do_req(&r, &resp, err);
@@ -910,6 +911,11 @@ enum tpq_status tpq_s3_get_range(struct tpq_s3 *s, const char *bucket, const cha
 	st = check_answer(&r, &resp, err);
 	if (st)
 		goto out;
+	if (resp.body.len > len) {
+		st = tpq_error_set(err, TPQ_EIO, "%s: %zu bytes for a %zu-byte range", r.what,
+				   resp.body.len, len);
+		goto out;
+	}
 	if (resp.status == 206) {
 		const char *slash = strrchr(resp.content_range, '/');
 		if (total && slash && slash[1] != '*')
@@ -998,8 +1004,9 @@ enum tpq_status tpq_s3_put(struct tpq_s3 *s, const char *bucket, const char *key
 	enum tpq_status st = do_req(&r, &resp, err);
 	if (st)
 		goto out;
-	if (resp.status == 412 && resp.earlier_attempt_may_have_applied &&
-	    landed_as_ours(s, bucket, key, md5_hex, NULL)) {
+	/* Any 412, not only after a retry of ours: curl itself resends a request
+	 * whose reused connection died before an answer, unseen by us. */
+	if (resp.status == 412 && landed_as_ours(s, bucket, key, md5_hex, NULL)) {
 		/* Our own earlier attempt created the object: a success. */
 		if (etag_out)
 			snprintf(etag_out, 128, "\"%s\"", md5_hex);
@@ -1250,8 +1257,7 @@ enum tpq_status tpq_s3_upload_complete(struct tpq_s3_upload *u, const void *p, s
 	st = do_req(&r, &resp, err);
 	if (!st) {
 		int lost_race = resp.status == 412 || resp.status == 404;
-		if (lost_race && resp.earlier_attempt_may_have_applied &&
-		    landed_as_ours(u->s, u->bucket, u->key, aws_etag, whole_etag)) {
+		if (lost_race && landed_as_ours(u->s, u->bucket, u->key, aws_etag, whole_etag)) {
 			u->done = 1; /* an earlier attempt completed it */
 			if (etag_out)
 				snprintf(etag_out, 128, "\"%s\"", aws_etag);

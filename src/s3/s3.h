@@ -33,17 +33,20 @@
  * If-Match, or a conditional CompleteMultipartUpload, may succeed on the
  * server while we see a dropped connection, a timeout or a 5xx; its retry then
  * fails the precondition (412) *because of our own write*, and a retried
- * Complete may answer NoSuchUpload. So when such an answer follows an attempt
- * that may have been carried out (http.h's earlier_attempt_may_have_applied),
- * the client asks HEAD for the object's ETag and compares it with the ETag of
- * the bytes it sent: the hex MD5 of the body for PutObject; for multipart the
- * MD5 of the parts' MD5s with "-N" (AWS) or the MD5 of the whole body (some
- * S3-compatible stores). Equal: it was our write, success. Different or
- * absent: TPQ_EEXIST (or the original error). A 412 on the first attempt is
- * always TPQ_EEXIST. What this cannot tell apart: another writer storing the
- * very same bytes in the same instant, which leaves the same object anyway.
- * With SSE-KMS the ETag is not an MD5, and the ambiguous case is reported as
- * TPQ_EEXIST with a message saying it may have been our own retry.
+ * Complete may answer NoSuchUpload. libcurl, too, silently resends a request
+ * whose reused keep-alive connection died before any answer, so even a 412
+ * on what we count as the first attempt can be our own write. Therefore every
+ * such 412 (and NoSuchUpload to a conditional Complete) is checked: the
+ * client asks HEAD for the object's ETag and compares it with the ETag of the
+ * bytes it sent: the hex MD5 of the body for PutObject; for multipart the MD5
+ * of the parts' MD5s with "-N" (AWS) or the MD5 of the whole body (some
+ * S3-compatible stores). Equal: the object holds exactly our bytes, which is
+ * success. Different or absent: TPQ_EEXIST (or the original error), and the
+ * message says when an earlier attempt of ours may have been carried out. What
+ * this cannot tell apart: another writer that stored the very same bytes
+ * first, which leaves the same object anyway (a lock or marker object should
+ * hold something unique, such as a run id). With SSE-KMS the ETag is not an
+ * MD5, so the check never matches and the ambiguous case is TPQ_EEXIST.
  *
  * Threads: a client may be used from several threads at once; it keeps a
  * pool of HTTP handles (one per concurrent call, each keeping its connection

@@ -31,6 +31,9 @@
  *   sls URL PREFIX [--delim] [--start-after S]   store->list, prints "KEY<TAB>SIZE"
  *   srcls URL PREFIX              source->list
  *   srcread URL KEY OUT [--prefetch N]   source->read (with read-ahead hint N)
+ *   srcreadall URL PREFIX [--prefetch N] source->list then source->read of each object in
+ *                                 listing order; checks each object holds its own full key
+ *                                 (as putmany writes them), prints "read N objects"
  *
  * Exit status: 0 on success, else the tpq_status number (8 not found, 11
  * exists, ...) with "error: STATUS: MESSAGE [where]" on stderr. */
@@ -96,6 +99,22 @@ static int print_obj(void *ctx, const struct tpq_s3_object *o)
 static int print_store_obj(void *ctx, const struct tpq_object *o)
 {
 	printf("%s\t%llu\n", o->key, (unsigned long long)o->size);
+	return 0;
+}
+
+struct keys {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_key(void *ctx, const struct tpq_object *o)
+{
+	struct keys *k = ctx;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 256;
+		k->v = realloc(k->v, k->cap * sizeof(*k->v));
+	}
+	k->v[k->n++] = strdup(o->key);
 	return 0;
 }
 
@@ -312,6 +331,25 @@ int main(int argc, char **argv)
 			return fprintf(stderr, "cannot write %s\n", a[2]), 2;
 		if (!st)
 			printf("%zu\n", b.len);
+	} else if (strcmp(cmd, "srcreadall") == 0 && na >= 2) {
+		struct keys ks = {0};
+		st = src->list(src, a[1], 0, NULL, collect_key, &ks, &err);
+		size_t bad = 0;
+		for (size_t k = 0; k < ks.n && !st; k++) {
+			st = src->read(src, ks.v[k], 16, (size_t)1 << 30, &b, &err);
+			/* putmany's content is the full key: root prefix + relative key */
+			size_t kl = strlen(ks.v[k]);
+			if (!st && (b.len < kl || memcmp(b.p + b.len - kl, ks.v[k], kl) != 0 ||
+				    b.p[b.len] != 0))
+				bad++;
+		}
+		if (!st)
+			printf("read %zu objects, %zu wrong\n", ks.n, bad);
+		if (!st && bad)
+			st = TPQ_ECORRUPT;
+		for (size_t k = 0; k < ks.n; k++)
+			free(ks.v[k]);
+		free(ks.v);
 	} else {
 		fprintf(stderr, "bad command or arguments: %s\n", cmd);
 		return 2;
