@@ -17,7 +17,12 @@ ifneq ($(SANITIZE),)
   LDFLAGS += -fsanitize=$(SANITIZE)
   CPPFLAGS += -DTPQ_FAULT_INJECTION=1
 endif
-LIBS := -lzstd -lsnappy -ldeflate -lz -llz4 -lcurl -lexpat -lm -pthread
+# The S3 client's HTTP, XML and hashing libraries, found by pkg-config (Debian 12:
+# libcurl4-openssl-dev, libexpat1-dev, libssl-dev); the plain names when it is absent.
+NET_LIBS := $(shell pkg-config --libs libcurl expat libcrypto 2>/dev/null || echo -lcurl -lexpat -lcrypto)
+NET_CFLAGS := $(shell pkg-config --cflags libcurl expat libcrypto 2>/dev/null)
+CPPFLAGS += $(NET_CFLAGS)
+LIBS := -lzstd -lsnappy -ldeflate -lz -llz4 $(NET_LIBS) -lm -pthread
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
@@ -29,7 +34,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%_replay)
 
-.PHONY: all check unit interop fuzz-replay clean format bench-tools
+.PHONY: all check unit interop fuzz-replay clean format bench-tools print-libs
 all: $(O)/libtrailpq.a $(O)/trailpq trailpq
 
 $(O)/%.o: %.c
@@ -72,6 +77,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 interop: $(O)/trailpq
 	TRAILPQ=$(abspath $(O)/trailpq) bash tests/run_interop.sh
+
+# What a program linking build/libtrailpq.a needs (the interop scripts ask for it).
+print-libs:
+	@echo $(LIBS)
 
 check: all unit fuzz-replay interop
 	@echo "make check: all suites passed"

@@ -12,8 +12,11 @@
 #      CloudTrail data may become rows
 #   4. every tests/interop/writer_*.sh (the Parquet writer's file tests), run with TRAILPQ,
 #      TPQ_ROOT (the repository) and TPQ_TMP (a scratch directory) in the environment
+#   5. the S3 client, source and store (tests/interop/s3_tool.c, built here against
+#      build/libtrailpq.a) against s3rver behind a SigV4-verifying proxy and a fault proxy,
+#      all on 127.0.0.1: node --test tests/interop/s3_client.mjs
 # A step whose prerequisite is missing (node_modules, the binary, its `convert`, the corpus,
-# python3) is a FAILURE, unless TPQ_ALLOW_SKIP=1 is set, in which case it prints "SKIP: ...".
+# python3, build/libtrailpq.a) is a FAILURE, unless TPQ_ALLOW_SKIP=1 is set, in which case it prints "SKIP: ...".
 # Exits non-zero when any step failed.
 set -uo pipefail
 
@@ -152,6 +155,25 @@ elif [ $node_ok = 1 ]; then
 		mkdir -p "$scratch/$(basename "$w" .sh)"
 		run_step "$w" env TRAILPQ="$TRAILPQ" TPQ_ROOT="$ROOT" TPQ_TMP="$scratch/$(basename "$w" .sh)" bash "$w"
 	done
+fi
+
+# 5. The S3 client against s3rver through the verifying and fault proxies.
+have_s3_modules() {
+	node -e 'for (const m of ["s3rver", "@smithy/signature-v4", "@aws-crypto/sha256-js"])
+		require.resolve(m, { paths: [process.cwd()] });' 2>/dev/null
+}
+build_s3_tool() {
+	cc -std=c17 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -I"$ROOT/include" -I"$ROOT/src" \
+		"$ROOT/tests/interop/s3_tool.c" "$ROOT/build/libtrailpq.a" $(make -s -C "$ROOT" print-libs) \
+		-o "$scratch/s3_tool"
+}
+if ! have_s3_modules; then
+	missing "s3rver and @smithy/signature-v4 in node_modules (run: npm ci)"
+elif [ ! -f "$ROOT/build/libtrailpq.a" ]; then
+	missing "build/libtrailpq.a (run make first)"
+elif run_step "build tests/interop/s3_tool.c" build_s3_tool; then
+	run_step "S3 client, source and store vs s3rver behind SigV4-verifying and fault proxies" \
+		env S3_TOOL="$scratch/s3_tool" node --test tests/interop/s3_client.mjs
 fi
 
 if [ ${#failures[@]} -ne 0 ]; then

@@ -25,7 +25,7 @@ if [ ! -f "$LIB" ]; then
 fi
 cc -std=c17 -O1 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" \
 	"$ROOT/tests/interop/gen_writer_files.c" "$LIB" \
-	-lzstd -lsnappy -ldeflate -lz -llz4 -lcurl -lexpat -lm -pthread \
+	-lzstd -lsnappy -ldeflate -lz -llz4 -lcurl -lexpat -lcrypto -lm -pthread \
 	-o "$TMP/gen_writer_files" || { echo "FAIL: cannot build gen_writer_files"; exit 1; }
 
 rm -rf "$TMP/files"
