@@ -12,6 +12,8 @@
 #      CloudTrail data may become rows
 #   4. every tests/interop/writer_*.sh (the Parquet writer's file tests), run with TRAILPQ,
 #      TPQ_ROOT (the repository) and TPQ_TMP (a scratch directory) in the environment
+#   5. the AWS credential providers over HTTP against a fake on 127.0.0.1
+#      (tests/interop/creds_loopback.sh, with TPQ_ROOT and TPQ_TMP; needs node, not node_modules)
 # A step whose prerequisite is missing (node_modules, the binary, its `convert`, the corpus,
 # python3) is a FAILURE, unless TPQ_ALLOW_SKIP=1 is set, in which case it prints "SKIP: ...".
 # Exits non-zero when any step failed.
@@ -152,6 +154,15 @@ elif [ $node_ok = 1 ]; then
 		mkdir -p "$scratch/$(basename "$w" .sh)"
 		run_step "$w" env TRAILPQ="$TRAILPQ" TPQ_ROOT="$ROOT" TPQ_TMP="$scratch/$(basename "$w" .sh)" bash "$w"
 	done
+fi
+
+# 5. The AWS credential providers against a loopback fake of STS, ECS and IMDSv2.
+if command -v node >/dev/null 2>&1; then
+	mkdir -p "$scratch/creds"
+	run_step "AWS credential providers against a loopback fake (creds_loopback.sh)" \
+		env TPQ_ROOT="$ROOT" TPQ_TMP="$scratch/creds" bash tests/interop/creds_loopback.sh
+else
+	missing "node (tests/interop/fake_aws_endpoints.mjs)"
 fi
 
 if [ ${#failures[@]} -ne 0 ]; then
