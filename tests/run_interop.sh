@@ -15,6 +15,8 @@
 #   5. the S3 client, source and store (tests/interop/s3_tool.c, built here against
 #      build/libtrailpq.a) against s3rver behind a SigV4-verifying proxy and a fault proxy,
 #      all on 127.0.0.1: node --test tests/interop/s3_client.mjs
+#   6. the AWS credential providers over HTTP against a fake on 127.0.0.1
+#      (tests/interop/creds_loopback.sh, with TPQ_ROOT and TPQ_TMP; needs node, not node_modules)
 # A step whose prerequisite is missing (node_modules, the binary, its `convert`, the corpus,
 # python3, build/libtrailpq.a) is a FAILURE, unless TPQ_ALLOW_SKIP=1 is set, in which case it prints "SKIP: ...".
 # Exits non-zero when any step failed.
@@ -174,6 +176,15 @@ elif [ ! -f "$ROOT/build/libtrailpq.a" ]; then
 elif run_step "build tests/interop/s3_tool.c" build_s3_tool; then
 	run_step "S3 client, source and store vs s3rver behind SigV4-verifying and fault proxies" \
 		env S3_TOOL="$scratch/s3_tool" node --test tests/interop/s3_client.mjs
+fi
+
+# 6. The AWS credential providers against a loopback fake of STS, ECS and IMDSv2.
+if command -v node >/dev/null 2>&1; then
+	mkdir -p "$scratch/creds"
+	run_step "AWS credential providers against a loopback fake (creds_loopback.sh)" \
+		env TPQ_ROOT="$ROOT" TPQ_TMP="$scratch/creds" bash tests/interop/creds_loopback.sh
+else
+	missing "node (tests/interop/fake_aws_endpoints.mjs)"
 fi
 
 if [ ${#failures[@]} -ne 0 ]; then
