@@ -63,15 +63,21 @@ static enum tpq_status read_dir(int fd, struct walk *w, struct entry **out, size
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
-		if (!strcmp(name, ".") || !strcmp(name, "..") ||
-		    !strncmp(name, TPQ__LOCAL_TMP_PREFIX, strlen(TPQ__LOCAL_TMP_PREFIX)))
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
+		if (!strncmp(name, TPQ__LOCAL_TMP_PREFIX, strlen(TPQ__LOCAL_TMP_PREFIX))) {
+			if (!(w->flags & TPQ_LIST_UNPUBLISHED))
+				continue;
+			name += strlen(TPQ__LOCAL_TMP_PREFIX); /* under its final key */
+			if (!*name)
+				continue;
+		}
 		struct stat sb;
-		if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* vanished meanwhile */
 		bool dir = S_ISDIR(sb.st_mode);
 		if (S_ISLNK(sb.st_mode)) {
-			if (fstatat(dirfd(d), name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
+			if (fstatat(dirfd(d), e->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
 				continue; /* dangling, or a directory link: no loops */
 		} else if (!dir && !S_ISREG(sb.st_mode)) {
 			continue;

@@ -9,7 +9,8 @@
 /* Lists the regular files under directory `root` whose key (path relative to
  * root) starts with `prefix`, in ascending byte order of key, after
  * `start_after` (NULL: from the start). flags: TPQ_LIST_DELIM (see source.h).
- * Names starting with ".tpq-tmp-" (a store's unpublished files) are skipped.
+ * Names starting with ".tpq-tmp-" (a store's unpublished files) are skipped,
+ * or with TPQ_LIST_UNPUBLISHED listed under the name without that prefix.
  * Directory symbolic links are not followed (no loops). */
 enum tpq_status tpq__local_list(const char *root, const char *prefix, unsigned flags,
 				const char *start_after, tpq_list_fn fn, void *ctx,

@@ -25,6 +25,10 @@ enum tpq_list_flags {
 	 * each deeper "directory" once, as a key ending in '/' (size 0), as
 	 * S3's ListObjectsV2 with delimiter '/'. */
 	TPQ_LIST_DELIM = 1 << 0,
+	/* Also objects still being written and not published (the local
+	 * store's temporaries), under their final key; for cleanup of what a
+	 * killed run left. Sources and S3 have none and ignore it. */
+	TPQ_LIST_UNPUBLISHED = 1 << 1,
 };
 
 struct tpq_source {

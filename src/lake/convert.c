@@ -964,18 +964,15 @@ static enum tpq_status record_files(struct run *r, struct tpq_error *err)
 		} else if (f->changed) {
 			r->st->files_changed++;
 		}
-		char *copy_parts = strdup(e.parts), *copy_err = strdup(e.error);
-		int bad = !copy_parts || !copy_err;
-		e.parts = copy_parts;
-		e.error = copy_err;
+		/* the rejected list first: e may point into the entry that
+		 * tpq_src_dir_set replaces (and frees) */
+		int bad = 0;
+		if (e.status == TPQ_SRC_REJECTED)
+			bad = tpq_state_rejected_set(r->state, f->key, e.error);
+		else
+			tpq_state_rejected_clear(r->state, f->key);
 		if (!bad)
 			bad = tpq_src_dir_set(f->sdir, &e);
-		free(copy_parts);
-		free(copy_err);
-		if (!bad && e.status == TPQ_SRC_REJECTED)
-			bad = tpq_state_rejected_set(r->state, f->key, e.error);
-		else if (!bad)
-			tpq_state_rejected_clear(r->state, f->key);
 		if (bad)
 			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		/* the root's newest delivery day */

@@ -205,6 +205,7 @@ struct tpq_state {
 	char tag[9];
 	uint64_t seq;             /* this run's */
 	uint64_t last;            /* newest committed before this run */
+	uint64_t head_hint;       /* what `head` said */
 	/* from the last commit, updated by the run */
 	struct tpq_table_totals totals[TPQ_STATE_TABLES];
 	struct root_day *roots;
@@ -321,6 +322,21 @@ static void *heartbeat(void *arg)
 	return NULL;
 }
 
+/* 1 when the takeover marker was written more than a lease ago (or cannot
+ * be read as one of ours). */
+static int stale_marker(struct tpq_state *s, const char *marker, int64_t now)
+{
+	struct tpq_buf b;
+	tpq_buf_init(&b);
+	int stale = 0;
+	if (s->st->get(s->st, marker, &b, NULL) == TPQ_OK && buf_cstr(&b) == 0) {
+		const char *sp = strchr((const char *)b.p, ' ');
+		stale = !sp || now - strtoll(sp + 1, NULL, 10) > s->opt.lease_ms;
+	}
+	tpq_buf_release(&b);
+	return stale;
+}
+
 static enum tpq_status acquire(struct tpq_state *s, struct tpq_error *err)
 {
 	int64_t deadline = now_ms() + s->opt.wait_ms;
@@ -354,7 +370,9 @@ static enum tpq_status acquire(struct tpq_state *s, struct tpq_error *err)
 			for (char *c = marker + strlen(D); *c; c++)
 				if (*c == '/')
 					*c = '_';
-			st = s->st->put(s->st, marker, s->run_id, strlen(s->run_id), TPQ_PUT_IF_ABSENT, &e);
+			char mtext[160];
+			int mn = snprintf(mtext, sizeof(mtext), "%s %" PRId64 "\n", s->run_id, t);
+			st = s->st->put(s->st, marker, mtext, (size_t)mn, TPQ_PUT_IF_ABSENT, &e);
 			if (st == TPQ_OK) {
 				st = put_lock(s, 0, &e);
 				if (st) {
@@ -371,8 +389,14 @@ static enum tpq_status acquire(struct tpq_state *s, struct tpq_error *err)
 					*err = e;
 				return st;
 			}
-			sleep_ms(50); /* another run took it: see who holds it now */
-			continue;
+			/* another run is taking it over: wait for its lock like for a
+			 * live one; a marker older than a lease belongs to a taker that
+			 * died before writing the lock, and goes */
+			if (stale_marker(s, marker, t)) {
+				s->st->del(s->st, marker, NULL);
+				continue;
+			}
+			li.expires = t + 1000;
 		}
 		if (t >= deadline) {
 			tpq_error_where(err, s->st->name(s->st));
@@ -452,6 +476,13 @@ static enum tpq_status get_text(struct tpq_store *st, const char *key, struct tp
 	return r;
 }
 
+static enum tpq_status put_head(struct tpq_state *s, uint64_t seq, struct tpq_error *err)
+{
+	char head[32];
+	int n = snprintf(head, sizeof(head), "%" PRIu64 "\n", seq);
+	return s->st->put(s->st, D "head", head, (size_t)n, 0, err);
+}
+
 /* The newest committed seq: the head hint, then any commit after it. */
 static enum tpq_status find_last(struct tpq_state *s, struct tpq_error *err)
 {
@@ -471,6 +502,7 @@ static enum tpq_status find_last(struct tpq_state *s, struct tpq_error *err)
 	if (r)
 		goto out;
 	s->last = hint;
+	s->head_hint = hint;
 	for (size_t i = 0; i < keys.n; i++) {
 		uint64_t q = strtoull(keys.v[i] + strlen(D "commits/"), NULL, 10);
 		if (q > s->last)
@@ -632,8 +664,10 @@ static enum tpq_status settle(struct tpq_state *s, const char *pkey, struct tpq_
 	struct strv dirs = {0}, obs = {0};
 	enum tpq_status r = get_text(s->st, pkey, &b, err);
 	if (r == TPQ_ENOTFOUND) {
+		/* never published (the run died writing it, before any of its
+		 * files): only its temporary is left */
 		tpq_error_clear(err);
-		r = TPQ_OK;
+		r = s->st->del(s->st, pkey, err);
 		goto out;
 	}
 	if (r)
@@ -682,15 +716,13 @@ static enum tpq_status settle(struct tpq_state *s, const char *pkey, struct tpq_
 	} else {
 		/* never committed: remove everything it wrote */
 		for (size_t i = 0; i < dirs.n && r == TPQ_OK; i++) {
-			struct strv keys;
-			r = list_keys(s->st, dirs.v[i], TPQ_LIST_DELIM, NULL, &keys, err);
+			struct strv keys = {0};
+			r = list_keys(s->st, dirs.v[i], TPQ_LIST_DELIM | TPQ_LIST_UNPUBLISHED, NULL,
+				      &keys, err);
 			for (size_t j = 0; r == TPQ_OK && j < keys.n; j++)
 				if (owned_by(keys.v[j], seq, tag))
 					r = s->st->del(s->st, keys.v[j], err);
-			if (r == TPQ_OK)
-				strv_release(&keys);
-			else
-				strv_release(&keys);
+			strv_release(&keys);
 		}
 		s->undone++;
 	}
@@ -823,26 +855,35 @@ enum tpq_status tpq_state_open(struct tpq_state **out, struct tpq_store *dst,
 	memcpy(s->tag, rl >= 8 ? s->run_id + rl - 8 : s->run_id, rl >= 8 ? 8 : rl);
 	enum tpq_status r = acquire(s, err);
 	if (r) {
+		release_lock(s); /* the lock may be ours already (a failed fsync after it) */
 		free_state(s);
 		return r;
 	}
 	if (pthread_create(&s->beat, NULL, heartbeat, s) == 0)
 		s->beating = true;
+	/* takeover markers of earlier leases (takers that died holding one) */
+	struct strv markers = {0};
+	r = list_keys(dst, D "lock.steal.", 0, NULL, &markers, err);
+	for (size_t i = 0; r == TPQ_OK && i < markers.n; i++)
+		if (strcmp(markers.v[i], s->steal_marker) != 0)
+			r = dst->del(dst, markers.v[i], err);
+	strv_release(&markers);
+	if (r)
+		goto fail;
 	r = check_format(s, err);
 	if (r)
 		goto fail;
 	/* settle what earlier runs left, then read the newest commit */
-	struct strv pend;
-	r = list_keys(dst, D "pending/", 0, NULL, &pend, err);
+	struct strv pend = {0};
+	r = list_keys(dst, D "pending/", TPQ_LIST_UNPUBLISHED, NULL, &pend, err);
 	for (size_t i = 0; r == TPQ_OK && i < pend.n; i++)
 		r = settle(s, pend.v[i], err);
-	if (r == TPQ_OK)
-		strv_release(&pend);
-	else
-		strv_release(&pend);
+	strv_release(&pend);
 	if (r)
 		goto fail;
 	r = find_last(s, err);
+	if (r == TPQ_OK && s->last != s->head_hint)
+		r = put_head(s, s->last, err); /* a run died before moving it */
 	if (r)
 		goto fail;
 	if (s->last) {
@@ -951,10 +992,8 @@ void tpq_state_close(struct tpq_state *s)
 		pending_key(s, key, sizeof(key));
 		if (r == TPQ_OK)
 			r = s->st->del(s->st, key, NULL);
-		char head[32];
-		int n = snprintf(head, sizeof(head), "%" PRIu64 "\n", s->seq);
 		if (r == TPQ_OK)
-			s->st->put(s->st, D "head", head, (size_t)n, 0, NULL);
+			put_head(s, s->seq, NULL);
 	}
 	release_lock(s);
 	free_state(s);
@@ -999,7 +1038,7 @@ static int pick_version(void *ctx, const struct tpq_object *o)
  * '/'): *out gets its text (NUL-terminated), *version its seq (0: none).
  * Older committed versions found on the way are marked obsolete. */
 static enum tpq_status load_version(struct tpq_state *s, const char *dir, struct tpq_buf *out,
-				    uint64_t *version, struct tpq_error *err)
+				    uint64_t *version, char **version_key, struct tpq_error *err)
 {
 	struct version_pick vp;
 	memset(&vp, 0, sizeof(vp));
@@ -1021,6 +1060,8 @@ static enum tpq_status load_version(struct tpq_state *s, const char *dir, struct
 	}
 	if (r == TPQ_OK && vp.best)
 		r = s->st->get(s->st, vp.best_key, out, err);
+	if (r == TPQ_OK && vp.best && !(*version_key = strdup(vp.best_key)))
+		r = oom(err);
 	for (size_t i = 0; r == TPQ_OK && i < vp.all.n; i++) {
 		uint64_t q = strtoull(strrchr(vp.all.v[i], '/') + 1, NULL, 10);
 		if (q < vp.best && tpq_state_obsolete(s, vp.all.v[i]))
@@ -1031,7 +1072,7 @@ static enum tpq_status load_version(struct tpq_state *s, const char *dir, struct
 }
 
 static enum tpq_status save_version(struct tpq_state *s, const char *dir, const char *ext,
-				    uint64_t old_version, const void *p, size_t n,
+				    const char *old_key, const void *p, size_t n,
 				    struct tpq_error *err)
 {
 	char key[2048];
@@ -1043,7 +1084,9 @@ static enum tpq_status save_version(struct tpq_state *s, const char *dir, const 
 	enum tpq_status r = tpq_state_plan_flush(s, err);
 	if (r == TPQ_OK)
 		r = s->st->put(s->st, key, p, n, 0, err);
-	(void)old_version; /* the old version is made obsolete when loaded */
+	/* the version this one supersedes goes after the commit */
+	if (r == TPQ_OK && old_key && tpq_state_obsolete(s, old_key))
+		r = oom(err);
 	return r;
 }
 
@@ -1289,6 +1332,7 @@ void tpq_part_state_free(struct tpq_part_state *p)
 	if (!p)
 		return;
 	free(p->path);
+	free(p->version_key);
 	for (size_t i = 0; i < p->n_files; i++)
 		free(p->files[i].name);
 	free(p->files);
@@ -1457,7 +1501,7 @@ enum tpq_status tpq_part_state_load(struct tpq_state *s, const char *path,
 	struct tpq_buf b, raw;
 	tpq_buf_init(&b);
 	tpq_buf_init(&raw);
-	enum tpq_status r = load_version(s, dir, &raw, &p->version, err);
+	enum tpq_status r = load_version(s, dir, &raw, &p->version, &p->version_key, err);
 	if (r == TPQ_OK && p->version) {
 		/* 8 bytes of uncompressed size, then a zstd frame */
 		struct rd rr = {raw.p, raw.p + raw.len, 0};
@@ -1537,7 +1581,7 @@ enum tpq_status tpq_part_state_save(struct tpq_state *s, struct tpq_part_state *
 	char dir[1200];
 	part_dir(dir, sizeof(dir), p->path);
 	if (r == TPQ_OK)
-		r = save_version(s, dir, "bin", p->version, z.p, z.len, err);
+		r = save_version(s, dir, "bin", p->version_key, z.p, z.len, err);
 out:
 	tpq_buf_release(&b);
 	tpq_buf_release(&z);
@@ -1563,6 +1607,7 @@ void tpq_src_dir_free(struct tpq_src_dir *d)
 	}
 	free(d->v);
 	free(d->dir);
+	free(d->version_key);
 	free(d);
 }
 
@@ -1641,7 +1686,7 @@ enum tpq_status tpq_src_dir_load(struct tpq_state *s, const char *dir, struct tp
 	src_dir_key(key, sizeof(key), dir);
 	struct tpq_buf b;
 	tpq_buf_init(&b);
-	enum tpq_status r = load_version(s, key, &b, &d->version, err);
+	enum tpq_status r = load_version(s, key, &b, &d->version, &d->version_key, err);
 	if (r == TPQ_OK && d->version && buf_cstr(&b))
 		r = oom(err);
 	if (r == TPQ_OK && d->version) {
@@ -1708,7 +1753,7 @@ enum tpq_status tpq_src_dir_save(struct tpq_state *s, struct tpq_src_dir *d,
 	char key[1200];
 	src_dir_key(key, sizeof(key), d->dir);
 	if (r == TPQ_OK)
-		r = save_version(s, key, "tsv", d->version, b.p, b.len, err);
+		r = save_version(s, key, "tsv", d->version_key, b.p, b.len, err);
 	if (r == TPQ_OK)
 		d->dirty = false;
 	tpq_buf_release(&b);

@@ -73,6 +73,7 @@ struct tpq_part_row {
 struct tpq_part_state {
 	char *path;            /* table/account=../region=../year=../month=../day=.. */
 	uint64_t version;      /* seq of the loaded version, 0 when new */
+	char *version_key;     /* its key; obsolete once a new version is saved */
 	struct tpq_part_file *files;
 	size_t n_files, cap_files;
 	char **srcs;
@@ -135,6 +136,7 @@ struct tpq_src_entry {
 struct tpq_src_dir {
 	char *dir;             /* source directory key, without the trailing '/' */
 	uint64_t version;
+	char *version_key;     /* as in tpq_part_state */
 	struct tpq_src_entry *v;
 	size_t n, cap;
 	bool dirty;
