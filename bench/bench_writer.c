@@ -1,7 +1,7 @@
 /* Parquet encoding speed: how fast the writer turns CloudTrail column data
  * into a compressed file, apart from JSON scanning and shredding.
  *
- *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]
+ *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf] [reuse|fresh]
  *
  * Takes a file trailpq wrote (any partition of a converted lake), decodes
  * every column with our reader, lays the puts out in row order, then times
@@ -19,8 +19,9 @@
  *                   absent struct, list or map;
  *   leaf            one call per level entry (tpq_pw_put_null per null leaf).
  * String values are copied into one buffer in put order, as the shredder
- * finds them in a record. All repetitions share one codec context, as a
- * convert worker's files do.
+ * finds them in a record. All repetitions share one codec context and, by
+ * default, one writer (tpq_pw_reset between files), as a convert worker's
+ * files do; `fresh` makes a new writer for each (every buffer grown again).
  *
  * Instructions of one write, without the decoding set-up:
  *   valgrind --tool=callgrind --toggle-collect=write_once \
@@ -148,8 +149,11 @@ static void lay_node(struct plan *pl, int node, size_t r)
 		lay_node(pl, *ch, r);
 }
 
-/* One write of the whole put stream into a fresh memory sink. */
-__attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_schema *schema,
+/* One write of the whole put stream into a fresh memory sink, with the
+ * writer of the previous write reset (*wp; NULL the first time, or with
+ * `fresh`: a new writer). */
+__attribute__((noinline)) static struct tpq_sink *write_once(struct tpq_pw **wp, bool fresh,
+							     const struct tpq_schema *schema,
 							     const struct tpq_pw_options *o,
 							     const struct put *puts, size_t n_puts,
 							     uint64_t *out_bytes)
@@ -157,11 +161,16 @@ __attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_sc
 	struct tpq_error err;
 	tpq_error_clear(&err);
 	struct tpq_sink *sink = tpq_sink_mem_new();
-	struct tpq_pw *w = tpq_pw_new(schema, o, sink, &err);
-	if (!w) {
+	if (fresh) {
+		tpq_pw_free(*wp);
+		*wp = NULL;
+	}
+	if (*wp ? tpq_pw_reset(*wp, sink, &err) != TPQ_OK
+		: !(*wp = tpq_pw_new(schema, o, sink, &err))) {
 		fprintf(stderr, "writer: %s\n", err.msg);
 		exit(1);
 	}
+	struct tpq_pw *w = *wp;
 	for (size_t i = 0; i < n_puts; i++) {
 		const struct put *q = &puts[i];
 		switch (q->type) {
@@ -191,20 +200,21 @@ __attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_sc
 		fprintf(stderr, "write: %s\n", err.msg);
 		exit(1);
 	}
-	tpq_pw_free(w);
 	return sink;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]\n");
+		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf] "
+				"[reuse|fresh]\n");
 		return 2;
 	}
 	int repeat = argc > 2 ? atoi(argv[2]) : 5;
 	int codec = argc > 3 ? tpq_codec_from_name(argv[3]) : TPQ_CODEC_ZSTD;
 	int level = argc > 4 ? atoi(argv[4]) : 0;
 	bool by_node = !(argc > 5 && strcmp(argv[5], "leaf") == 0);
+	bool fresh = argc > 6 && strcmp(argv[6], "fresh") == 0;
 	if (codec < 0) {
 		fprintf(stderr, "unknown codec %s\n", argv[3]);
 		return 2;
@@ -251,11 +261,12 @@ int main(int argc, char **argv)
 				pl.children[i][k++] = (int)j;
 		pl.children[i][k] = -1;
 	}
-	size_t n_entries = 0, n_values = 0;
+	size_t n_entries = 0, n_values = 0, n_rows = 0;
 	for (size_t g = 0; g < nrg; g++) {
 		pl.cols = &cols[g * ncol];
 		pl.rows = &rows[g * ncol];
 		memset(pl.vpos, 0, ncol * sizeof(size_t));
+		n_rows += pl.rows[0].n_rows;
 		for (size_t r = 0; r < pl.rows[0].n_rows; r++) {
 			if (by_node)
 				lay_node(&pl, 0, r);
@@ -276,14 +287,15 @@ int main(int argc, char **argv)
 	uint64_t out_bytes = 0;
 	int64_t col_bytes = 0;
 	struct tpq_codec_ctx *cctx = tpq_codec_ctx_new();
+	struct tpq_pw *w = NULL;
+	struct tpq_pw_options o;
+	tpq_pw_options_init(&o);
+	o.codec = (enum tpq_codec)codec;
+	o.level = level;
+	o.codec_ctx = cctx;
 	for (int it = 0; it < repeat; it++) {
-		struct tpq_pw_options o;
-		tpq_pw_options_init(&o);
-		o.codec = (enum tpq_codec)codec;
-		o.level = level;
-		o.codec_ctx = cctx;
 		double t0 = now();
-		struct tpq_sink *sink = write_once(schema, &o, pl.puts, pl.n, &out_bytes);
+		struct tpq_sink *sink = write_once(&w, fresh, schema, &o, pl.puts, pl.n, &out_bytes);
 		double dt = now() - t0;
 		if (dt < best)
 			best = dt;
@@ -300,12 +312,14 @@ int main(int argc, char **argv)
 		}
 		sink->free(sink);
 	}
-	printf("rows=%zu entries=%zu values=%zu calls=%zu (%s) column data %.1f MB (encoded pages "
+	printf("rows=%zu entries=%zu values=%zu calls=%zu (%s, %s) column data %.1f MB (encoded pages "
 	       "%.1f MB) -> file %llu bytes, codec %s level %d, best %.4f s: %.1f MB/s of column "
 	       "data per core\n",
-	       rows[0].n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf", logical / 1e6,
+	       n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf",
+	       fresh ? "fresh" : "reuse", logical / 1e6,
 	       col_bytes / 1e6, (unsigned long long)out_bytes, tpq_codec_name((enum tpq_codec)codec),
 	       level, best, logical / 1e6 / best);
+	tpq_pw_free(w);
 	tpq_codec_ctx_free(cctx);
 	for (size_t i = 0; i < ncol * nrg; i++) {
 		tpq_pr_column_release(&cols[i]);

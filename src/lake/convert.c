@@ -94,6 +94,7 @@ struct worker {
 	struct tpq_buf raw, json;
 	struct part_map parts;
 	struct tpq_ct_shredder *shredder;
+	struct tpq_pw *pw;        /* the write stage's writer, reset for each file */
 	enum tpq_status err;
 	struct tpq_error error;
 };
@@ -443,11 +444,17 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	po.kv = kv;
 	po.n_kv = 1;
 	enum tpq_status st = TPQ_OK;
-	struct tpq_pw *pw = tpq_pw_new(tpq_ct_table_schema(r->table), &po, sink, e);
-	if (!pw) {
+	/* One writer per worker: its buffers are grown (and faulted in) once,
+	 * not per partition file. The options are the same for every file. */
+	if (w->pw) {
+		st = tpq_pw_reset(w->pw, sink, e);
+		if (st)
+			goto free_sink;
+	} else if (!(w->pw = tpq_pw_new(tpq_ct_table_schema(r->table), &po, sink, e))) {
 		st = e->status ? e->status : TPQ_ENOMEM;
 		goto free_sink;
 	}
+	struct tpq_pw *pw = w->pw;
 	for (size_t i = 0; i < p->n && st == TPQ_OK; i++) {
 		st = tpq_ct_shred(w->shredder, pw, p->v[i].p, p->v[i].len, e);
 		if (st == TPQ_OK)
@@ -456,7 +463,6 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	uint64_t bytes = 0;
 	if (st == TPQ_OK)
 		st = tpq_pw_finish(pw, &bytes, e);
-	tpq_pw_free(pw);
 	if (st) {
 		tpq_error_where(e, tmp);
 		goto free_sink;
@@ -724,6 +730,7 @@ fatal:
 	}
 free_run:
 	for (int i = 0; i < n; i++) {
+		tpq_pw_free(ws[i].pw);
 		tpq_codec_ctx_free(ws[i].codec);
 		if (ws[i].shredder)
 			tpq_ct_shredder_free(ws[i].shredder);

@@ -1767,13 +1767,9 @@ enum tpq_status tpq_pw_finish(struct tpq_pw *w, uint64_t *bytes, struct tpq_erro
 	return TPQ_OK;
 }
 
-void tpq_pw_free(struct tpq_pw *w)
+/* Frees what the finished row groups' metadata owns. */
+static void rgs_release(struct tpq_pw *w)
 {
-	if (!w)
-		return;
-	for (size_t i = 0; i < w->n_cols && w->cols; i++)
-		col_release(&w->cols[i]);
-	free(w->cols);
 	for (size_t r = 0; r < w->n_rgs; r++) {
 		struct rg_meta *rm = &w->rgs[r];
 		for (size_t i = 0; i < rm->rg.n_columns; i++) {
@@ -1793,6 +1789,46 @@ void tpq_pw_free(struct tpq_pw *w)
 		free(rm->rg.columns);
 		free(rm->ci);
 	}
+	w->n_rgs = 0;
+}
+
+enum tpq_status tpq_pw_reset(struct tpq_pw *w, struct tpq_sink *sink, struct tpq_error *err)
+{
+	if (!sink)
+		return tpq_error_set(err, TPQ_EINVAL, "writer reset needs a sink");
+	rgs_release(w);
+	for (size_t i = 0; i < w->n_cols; i++) {
+		struct col *c = &w->cols[i];
+		c->n_levels = c->n_values = c->n_idx = 0;
+		tpq_buf_reset(&c->plain);
+		c->page_has_bounds = false;
+		c->row_starts = 0;
+		c->page_seq++;
+		col_chunk_reset(c);
+	}
+	w->rows = w->rg_rows = w->rg_first_row = 0;
+	w->started = 0;
+	w->err = TPQ_OK;
+	tpq_error_clear(&w->error);
+	w->finished = false;
+	w->sink = sink;
+	enum tpq_status st = tpq_sink_write(sink, "PAR1", 4, &w->error);
+	if (st) {
+		w->err = st;
+		if (err && !err->status)
+			*err = w->error;
+	}
+	return st;
+}
+
+void tpq_pw_free(struct tpq_pw *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_cols && w->cols; i++)
+		col_release(&w->cols[i]);
+	free(w->cols);
+	rgs_release(w);
 	free(w->rgs);
 	for (size_t i = 0; i < w->n_kv; i++) {
 		free(w->kv[i].key);

@@ -81,6 +81,14 @@ size_t tpq_pw_buffered_bytes(const struct tpq_pw *w);
 /* Closes the last row group, writes indexes and the footer, closes the sink.
  * *bytes (may be NULL) receives the file size. */
 enum tpq_status tpq_pw_finish(struct tpq_pw *w, uint64_t *bytes, struct tpq_error *err);
+/* Starts a new file on `sink` (borrowed, as in tpq_pw_new) with the same
+ * schema and options, keeping the buffers the writer has grown, so that a
+ * worker writing one file after another allocates (and faults in) its memory
+ * once. Allowed after tpq_pw_finish, or after an error (the unfinished file
+ * is abandoned: its sink is the caller's). The new file's bytes are the same
+ * as a new writer's. Writes PAR1 to the sink; on failure the writer keeps
+ * that error until the next reset. */
+enum tpq_status tpq_pw_reset(struct tpq_pw *w, struct tpq_sink *sink, struct tpq_error *err);
 /* Frees the writer (not the sink). Safe after an error; the output is then incomplete. */
 void tpq_pw_free(struct tpq_pw *w);
 
