@@ -89,23 +89,40 @@ struct chunk_index {
 	int32_t ci_len, oi_len;
 };
 
-/* A dictionary entry: its value in the byte arena, the last page
- * (col->page_seq) it was seen in, and the low half of its hash (with the
- * slot's tag, the whole hash: growing the table rehashes nothing). */
-struct dent {
-	uint32_t off, len;
-	uint32_t mark;
-	uint32_t hash_lo;
-};
+/* The dictionary keeps its entries in one arena, in index order, each a
+ * record aligned to 8 bytes:
+ *
+ *   u32 len | u32 index | u32 mark | u32 hash_lo | len bytes (the PLAIN image:
+ *   string bytes, or 4/8 little-endian int bytes) | padding
+ *
+ * mark is the last page (col->page_seq) the entry was seen in; hash_lo the
+ * low half of its hash. A slot holds the hash's high half as a tag and the
+ * record's offset / 8 + 1: a probe whose tag matches reads one record and
+ * nothing else (one cache miss fewer than an entry array beside the bytes),
+ * and growing the table rehashes nothing. */
+#define DREC_HDR 16
 
 struct dict {
-	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (entry index + 1) */
+	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (offset / 8 + 1) */
 	size_t n_slots;          /* power of two */
-	struct tpq_buf bytes;    /* values back to back (PLAIN images: ints as 4 or 8 bytes) */
-	struct dent *ents;
-	size_t n, cap;
+	struct tpq_buf bytes;    /* the records */
+	size_t n;                /* entries */
 	size_t plain_size;       /* the dictionary page's PLAIN size */
 };
+
+static inline uint32_t drec_get(const struct dict *d, size_t off, size_t field)
+{
+	uint32_t v;
+	memcpy(&v, d->bytes.p + off + 4 * field, 4);
+	return v;
+}
+
+static inline void drec_set(struct dict *d, size_t off, size_t field, uint32_t v)
+{
+	memcpy(d->bytes.p + off + 4 * field, &v, 4);
+}
+
+enum { DREC_LEN, DREC_INDEX, DREC_MARK, DREC_HASH };
 
 struct bloom_set {
 	uint64_t *slots;         /* hash values, 0 = empty (hash 0 kept in has_zero) */
@@ -133,8 +150,8 @@ struct col {
 	struct bound page_min, page_max;
 	/* The page's previous value, so that a repeat (common in CloudTrail
 	 * columns) costs one comparison: BYTE_ARRAY compares with its bytes where
-	 * they already are (dictionary entry last_e, or last_off in plain), other
-	 * types with last_i. */
+	 * they already are (its dictionary record at last_off, or its place in
+	 * plain at last_off), other types with last_i. */
 	bool have_last;
 	uint32_t last_e;
 	size_t last_off, last_len;
@@ -371,7 +388,8 @@ __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 		uint64_t v = d->slots[i];
 		if (!v)
 			continue;
-		size_t j = d->ents[(uint32_t)v - 1].hash_lo & (ns - 1);
+		size_t off = ((size_t)(uint32_t)v - 1) * 8;
+		size_t j = drec_get(d, off, DREC_HASH) & (ns - 1);
 		while (nsl[j])
 			j = (j + 1) & (ns - 1);
 		nsl[j] = v;
@@ -382,22 +400,10 @@ __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 	return 0;
 }
 
-__attribute__((noinline)) static int dict_grow_ents(struct dict *d)
-{
-	if (d->n >= UINT32_MAX - 1)
-		return -1;
-	size_t c = d->cap ? d->cap * 2 : 256;
-	struct dent *ne = realloc(d->ents, c * sizeof(struct dent));
-	if (!ne)
-		return -1;
-	d->ents = ne;
-	d->cap = c;
-	return 0;
-}
-
-/* Returns the dictionary index of value (p, n) with hash h, adding it if new
- * (*fresh says so); -1 on OOM. A slot's tag (the hash's high half) is checked
- * before the entry is touched, the length before the bytes. */
+/* Returns the offset of the record of value (p, n) with hash h, adding it if
+ * new (*fresh says so); -1 on OOM or past the limits (2^32 - 2 entries,
+ * 32 GiB of records). The slot's tag is checked before the record is read,
+ * the length before the bytes. */
 static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h, bool *fresh)
 {
 	if ((d->n + 1) * 2 > d->n_slots && dict_grow_slots(d))
@@ -409,28 +415,30 @@ static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint6
 		if (!s)
 			break;
 		if ((s & 0xffffffff00000000ULL) == tag) {
-			uint32_t e = (uint32_t)s - 1;
-			const struct dent *de = &d->ents[e];
-			if (de->len == n && bytes_equal(d->bytes.p + de->off, p, n)) {
+			size_t off = ((size_t)(uint32_t)s - 1) * 8;
+			if (drec_get(d, off, DREC_LEN) == n &&
+			    bytes_equal(d->bytes.p + off + DREC_HDR, p, n)) {
 				*fresh = false;
-				return e;
+				return (int64_t)off;
 			}
 		}
 		j = (j + 1) & mask;
 	}
-	if (d->bytes.len + n > UINT32_MAX || (d->n == d->cap && dict_grow_ents(d)))
+	size_t off = d->bytes.len, rec = (DREC_HDR + n + 7) & ~(size_t)7;
+	if (d->n >= UINT32_MAX - 1 || off / 8 + 1 >= UINT32_MAX || rec > ((size_t)1 << 34) ||
+	    tpq_buf_reserve(&d->bytes, rec))
 		return -1;
-	struct dent *de = &d->ents[d->n];
-	de->off = (uint32_t)d->bytes.len;
-	de->len = (uint32_t)n;
-	de->mark = 0;
-	de->hash_lo = (uint32_t)h;
-	tpq_buf_put(&d->bytes, p, n);
-	if (d->bytes.err)
-		return -1;
-	d->slots[j] = tag | ((uint64_t)d->n + 1);
+	uint32_t hdr[4] = {(uint32_t)n, (uint32_t)d->n, 0, (uint32_t)h};
+	uint8_t *r = d->bytes.p + off;
+	memcpy(r, hdr, DREC_HDR);
+	if (n)
+		memcpy(r + DREC_HDR, p, n);
+	memset(r + DREC_HDR + n, 0, rec - DREC_HDR - n);
+	d->bytes.len += rec;
+	d->slots[j] = tag | ((uint64_t)(off / 8) + 1);
+	d->n++;
 	*fresh = true;
-	return (int64_t)d->n++;
+	return (int64_t)off;
 }
 
 static void dict_reset(struct dict *d)
@@ -593,7 +601,6 @@ static void col_release(struct col *c)
 	tpq_buf_release(&c->chunk_max.b);
 	free(c->dict.slots);
 	tpq_buf_release(&c->dict.bytes);
-	free(c->dict.ents);
 	tpq_buf_release(&c->pages);
 	for (size_t i = 0; i < c->n_pm; i++) {
 		free(c->pm[i].min);
@@ -828,9 +835,9 @@ static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, i
 	if (!idx_room(w, c))
 		return;
 	if (c->have_last) {
-		const struct dent *le = &d->ents[c->last_e];
 		bool same = c->type == TPQ_T_BYTE_ARRAY
-				    ? le->len == n && bytes_equal(d->bytes.p + le->off, p, n)
+				    ? drec_get(d, c->last_off, DREC_LEN) == n &&
+					      bytes_equal(d->bytes.p + c->last_off + DREC_HDR, p, n)
 				    : c->last_i == iv;
 		if (same) {
 			c->idx[c->n_idx++] = c->last_e;
@@ -838,21 +845,22 @@ static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, i
 		}
 	}
 	bool fresh;
-	int64_t e = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
-	if (e < 0) {
+	int64_t off = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
+	if (off < 0) {
 		fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
 		return;
 	}
-	c->idx[c->n_idx++] = (uint32_t)e;
+	uint32_t e = drec_get(d, (size_t)off, DREC_INDEX);
+	c->idx[c->n_idx++] = e;
 	c->have_last = true;
-	c->last_e = (uint32_t)e;
+	c->last_e = e;
+	c->last_off = (size_t)off;
 	c->last_i = iv;
 	if (fresh)
 		d->plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
-	struct dent *de = &d->ents[e];
-	if (de->mark == c->page_seq)
+	if (drec_get(d, (size_t)off, DREC_MARK) == c->page_seq)
 		return;
-	de->mark = c->page_seq;
+	drec_set(d, (size_t)off, DREC_MARK, c->page_seq);
 	if (c->want_stats)
 		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
 	if (fresh && c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0)))
@@ -1338,11 +1346,13 @@ static enum tpq_status write_dict_page(struct tpq_pw *w, struct col *c, int64_t 
 {
 	struct tpq_buf *s = &w->scratch;
 	tpq_buf_reset(s);
-	for (size_t e = 0; e < c->dict.n; e++) {
-		const struct dent *de = &c->dict.ents[e];
+	const struct dict *d = &c->dict;
+	for (size_t off = 0; off < d->bytes.len;) {
+		uint32_t len = drec_get(d, off, DREC_LEN);
 		if (c->type == TPQ_T_BYTE_ARRAY)
-			tpq_buf_put_le32(s, de->len);
-		tpq_buf_put(s, c->dict.bytes.p + de->off, de->len);
+			tpq_buf_put_le32(s, len);
+		tpq_buf_put(s, d->bytes.p + off + DREC_HDR, len);
+		off += (DREC_HDR + len + 7) & ~(size_t)7;
 	}
 	size_t uncompressed = s->len;
 	enum tpq_status st = compress_scratch(w);
