@@ -4,7 +4,10 @@
  *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf] [reuse|fresh]
  *
  * Takes a file trailpq wrote (any partition of a converted lake), decodes
- * every column with our reader, lays the puts out in row order, then times
+ * every column with our reader, lays the puts out in row order (with
+ * CloudTrail schema v1 and its column flags when the file has that schema,
+ * so Bloom filters, PLAIN ids and DELTA eventtime are written as convert
+ * writes them), then times
  * only re-writing those columns (level and value puts, end_row, dictionary,
  * statistics, page index, Bloom filters, compression, footer) into a memory
  * sink, `repeat` times, and prints the best. Column data is the logical size:
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cloudtrail/shred.h"
 #include "codec/codec.h"
 #include "io/sink.h"
 #include "parquet/reader.h"
@@ -227,6 +231,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const struct tpq_schema *schema = tpq_pr_schema(pr);
+	/* The file's schema lacks trailpq's column flags (Bloom filters, no
+	 * dictionary for ids, DELTA for eventtime): a CloudTrail file is
+	 * re-written with schema v1 itself, as convert writes it. */
+	struct tpq_ct_table *ct = NULL;
+	bool is_ct = false;
+	if (tpq_ct_table_new(&ct, &err) == TPQ_OK) {
+		const struct tpq_schema *v1 = tpq_ct_table_schema(ct);
+		is_ct = v1->n_nodes == schema->n_nodes && v1->n_leaves == schema->n_leaves;
+		for (size_t i = 0; is_ct && i < v1->n_nodes; i++)
+			is_ct = strcmp(v1->nodes[i].name, schema->nodes[i].name) == 0 &&
+				v1->nodes[i].max_def == schema->nodes[i].max_def &&
+				v1->nodes[i].max_rep == schema->nodes[i].max_rep &&
+				v1->nodes[i].type == schema->nodes[i].type;
+		if (is_ct)
+			schema = v1;
+	}
 	size_t ncol = tpq_pr_num_columns(pr), nrg = tpq_pr_num_row_groups(pr);
 	struct tpq_pr_column *cols = calloc(ncol * nrg, sizeof(*cols));
 	struct tpq_pr_rows *rows = calloc(ncol * nrg, sizeof(*rows));
@@ -312,10 +332,10 @@ int main(int argc, char **argv)
 		}
 		sink->free(sink);
 	}
-	printf("rows=%zu entries=%zu values=%zu calls=%zu (%s, %s) column data %.1f MB (encoded pages "
+	printf("%s: rows=%zu entries=%zu values=%zu calls=%zu (%s, %s) column data %.1f MB (encoded pages "
 	       "%.1f MB) -> file %llu bytes, codec %s level %d, best %.4f s: %.1f MB/s of column "
 	       "data per core\n",
-	       n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf",
+	       is_ct ? "schema v1" : "file schema", n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf",
 	       fresh ? "fresh" : "reuse", logical / 1e6,
 	       col_bytes / 1e6, (unsigned long long)out_bytes, tpq_codec_name((enum tpq_codec)codec),
 	       level, best, logical / 1e6 / best);
@@ -333,6 +353,7 @@ int main(int argc, char **argv)
 	free(rows);
 	free(pl.puts);
 	free(pl.arena);
+	tpq_ct_table_free(ct);
 	tpq_pr_free(pr);
 	return 0;
 }
