@@ -124,10 +124,15 @@ static inline void drec_set(struct dict *d, size_t off, size_t field, uint32_t v
 
 enum { DREC_LEN, DREC_INDEX, DREC_MARK, DREC_HASH };
 
-struct bloom_set {
-	uint64_t *slots;         /* hash values, 0 = empty (hash 0 kept in has_zero) */
-	size_t n_slots, n;
-	bool has_zero;
+/* A chunk's Bloom hashes (XXH64 of each value new to the chunk's dictionary,
+ * or of each value of a PLAIN page that differs from the previous one). They
+ * are appended, a sequential write, where a hash set costs a cache miss per
+ * new value; when the list fills it is sorted and deduplicated (growing only
+ * if that frees less than half), and at chunk end the distinct count sizes
+ * the filter, exactly as a set's would. */
+struct bloom_list {
+	uint64_t *h;
+	size_t n, cap;
 };
 
 /* A leaf column. The fields every put touches come first, so that a row's
@@ -159,7 +164,7 @@ struct col {
 	/* colder: the first sight of a value in a page, page cuts, the chunk */
 	bool page_has_bounds;
 	struct bound page_min, page_max;
-	struct bloom_set bloom;
+	struct bloom_list bloom;
 	const struct tpq_schema_node *node;
 	bool want_dict;
 	bool delta;              /* DELTA_BINARY_PACKED data pages (INT32/INT64) */
@@ -195,6 +200,8 @@ struct tpq_pw {
 	int64_t rows, rg_rows;
 	int64_t rg_first_row;
 	size_t started;          /* columns that began the current row */
+	uint64_t *sort_tmp;      /* radix sort space for Bloom hash lists */
+	size_t sort_cap;
 	int16_t *node_def_lim;   /* per schema node: the lowest max_def, max_rep of its leaves */
 	int16_t *node_rep_lim;
 	struct rg_meta *rgs;
@@ -233,16 +240,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* ---- hashing for the dictionary and Bloom sets ---- */
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 /* Host-order loads; the hash only has to be the same within one process. */
 static inline uint64_t rd64(const uint8_t *p)
@@ -339,47 +336,65 @@ static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return true;
 }
 
-static int bloom_add(struct bloom_set *s, uint64_t h)
+/* Sorts h[0..n) (LSD radix, 8 bits a pass, through tmp of n entries; the
+ * hashes are uniform, so every pass is a plain scatter) and drops repeats.
+ * Returns the distinct count. */
+static size_t sort_unique(uint64_t *h, size_t n, uint64_t *tmp)
 {
-	if (h == 0) {
-		s->has_zero = true;
-		return 0;
-	}
-	if ((s->n + 1) * 2 > s->n_slots) {
-		size_t ns = s->n_slots ? s->n_slots * 2 : 1024;
-		uint64_t *nsl = calloc(ns, sizeof(uint64_t));
-		if (!nsl)
-			return -1;
-		for (size_t i = 0; i < s->n_slots; i++) {
-			uint64_t v = s->slots[i];
-			if (!v)
-				continue;
-			size_t j = mix64(v) & (ns - 1);
-			while (nsl[j])
-				j = (j + 1) & (ns - 1);
-			nsl[j] = v;
+	uint64_t *a = h, *b = tmp;
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t cnt[256] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 0xff]++;
+		size_t sum = 0;
+		for (int k = 0; k < 256; k++) {
+			size_t t = cnt[k];
+			cnt[k] = sum;
+			sum += t;
 		}
-		free(s->slots);
-		s->slots = nsl;
-		s->n_slots = ns;
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i] >> shift) & 0xff]++] = a[i];
+		uint64_t *t = a;
+		a = b;
+		b = t;
 	}
-	size_t j = mix64(h) & (s->n_slots - 1);
-	while (s->slots[j]) {
-		if (s->slots[j] == h)
+	/* eight passes: the sorted keys are back in h */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || h[m - 1] != h[i])
+			h[m++] = h[i];
+	return m;
+}
+
+__attribute__((noinline)) static int bloom_make_room(struct tpq_pw *w, struct bloom_list *s)
+{
+	if (s->n > 0) {
+		if (w->sort_cap < s->n) {
+			uint64_t *t = realloc(w->sort_tmp, s->n * sizeof(uint64_t));
+			if (!t)
+				return -1;
+			w->sort_tmp = t;
+			w->sort_cap = s->n;
+		}
+		s->n = sort_unique(s->h, s->n, w->sort_tmp);
+		if (s->n * 2 <= s->cap)
 			return 0;
-		j = (j + 1) & (s->n_slots - 1);
 	}
-	s->slots[j] = h;
-	s->n++;
+	size_t c = s->cap ? s->cap * 2 : 1024;
+	uint64_t *nh = realloc(s->h, c * sizeof(uint64_t));
+	if (!nh)
+		return -1;
+	s->h = nh;
+	s->cap = c;
 	return 0;
 }
 
-static void bloom_set_reset(struct bloom_set *s)
+static inline int bloom_add(struct tpq_pw *w, struct bloom_list *s, uint64_t h)
 {
-	if (s->slots)
-		memset(s->slots, 0, s->n_slots * sizeof(uint64_t));
-	s->n = 0;
-	s->has_zero = false;
+	if (s->n == s->cap && bloom_make_room(w, s))
+		return -1;
+	s->h[s->n++] = h;
+	return 0;
 }
 
 __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
@@ -611,7 +626,7 @@ static void col_release(struct col *c)
 		free(c->pm[i].max);
 	}
 	free(c->pm);
-	free(c->bloom.slots);
+	free(c->bloom.h);
 }
 
 struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_options *opt,
@@ -867,7 +882,7 @@ static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, i
 	drec_set(d, (size_t)off, DREC_MARK, c->page_seq);
 	if (c->want_stats)
 		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
-	if (fresh && c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0)))
+	if (fresh && c->want_bloom && bloom_add(w, &c->bloom, tpq_xxh64(p, n, 0)))
 		fail(w, TPQ_ENOMEM, "out of memory");
 }
 
@@ -902,7 +917,7 @@ static void put_plain(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 		return;
 	c->have_last = true;
 	c->last_i = iv;
-	if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
+	if (c->want_bloom && bloom_add(w, &c->bloom, tpq_xxh64(p, n, 0))) {
 		fail(w, TPQ_ENOMEM, "out of memory");
 		return;
 	}
@@ -1387,18 +1402,28 @@ static enum tpq_status write_bloom(struct tpq_pw *w, struct col *c, struct tpq_c
 {
 	/* An all-null chunk still gets a (minimal, empty) filter: it lets
 	 * engines skip the chunk for any equality predicate. */
-	uint64_t ndv = c->bloom.n + c->bloom.has_zero;
+	struct bloom_list *bl = &c->bloom;
+	if (bl->n > 0) {
+		if (w->sort_cap < bl->n) {
+			uint64_t *t = realloc(w->sort_tmp, bl->n * sizeof(uint64_t));
+			if (!t) {
+				fail(w, TPQ_ENOMEM, "out of memory for a Bloom filter");
+				return w->err;
+			}
+			w->sort_tmp = t;
+			w->sort_cap = bl->n;
+		}
+		bl->n = sort_unique(bl->h, bl->n, w->sort_tmp);
+	}
+	uint64_t ndv = bl->n;
 	struct tpq_bloom bf;
 	uint32_t nbytes = tpq_bloom_optimal_bytes(ndv, w->opt.bloom_fpp, w->opt.bloom_max_bytes);
 	if (tpq_bloom_init(&bf, nbytes)) {
 		fail(w, TPQ_ENOMEM, "out of memory for a Bloom filter");
 		return w->err;
 	}
-	for (size_t i = 0; i < c->bloom.n_slots; i++)
-		if (c->bloom.slots[i])
-			tpq_bloom_insert(&bf, c->bloom.slots[i]);
-	if (c->bloom.has_zero)
-		tpq_bloom_insert(&bf, 0);
+	for (size_t i = 0; i < bl->n; i++)
+		tpq_bloom_insert(&bf, bl->h[i]);
 	struct tpq_bloom_filter_header bh = {.num_bytes = (int32_t)bf.num_bytes};
 	tpq_buf_reset(&w->hdr);
 	tpq_meta_put_bloom_filter_header(&w->hdr, &bh);
@@ -1431,7 +1456,7 @@ static void col_chunk_reset(struct col *c)
 	c->page_first_row = 0;
 	c->have_last = false;
 	dict_reset(&c->dict);
-	bloom_set_reset(&c->bloom);
+	c->bloom.n = 0;
 }
 
 static enum tpq_status flush_row_group(struct tpq_pw *w)
@@ -1852,6 +1877,7 @@ void tpq_pw_free(struct tpq_pw *w)
 	free(w->created_by);
 	free(w->node_def_lim);
 	free(w->node_rep_lim);
+	free(w->sort_tmp);
 	if (w->own_codec)
 		tpq_codec_ctx_free(w->codec);
 	tpq_buf_release(&w->scratch);

@@ -1177,6 +1177,45 @@ TEST(bloom)
 	small_free(&s);
 }
 
+/* A PLAIN Bloom column repeats values across pages: its filter is sized by
+ * the distinct count (the writer's hash list is deduplicated as it fills and
+ * at chunk end), so 5,000 rows cycling through 300 values get the filter of
+ * 300 values, and find every one. */
+TEST(bloom_distinct_count)
+{
+	int32_t len[2] = {0};
+	for (int t = 0; t < 2; t++) {
+		struct small s = {0};
+		tpq_schema_init(&s.schema);
+		tpq_schema_string(&s.schema, 0, "id", TPQ_REQUIRED, TPQ_COL_BLOOM | TPQ_COL_NO_DICT);
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		opt.page_bytes = 1024; /* many pages */
+		small_open(&s, &opt);
+		int rows = t == 0 ? 5000 : 300;
+		for (int r = 0; r < rows; r++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "id-%d", (r * 7) % 300);
+			tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+		}
+		small_read(&s);
+		const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+		ASSERT_TRUE(md->has_bloom_filter_offset);
+		len[t] = md->bloom_filter_length;
+		int miss = 0;
+		for (int v = 0; v < 300; v++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "id-%d", v);
+			miss += !tpq_pr_bloom_might_contain(s.pr, 0, 0, buf, (size_t)n);
+		}
+		ASSERT_EQ(miss, 0);
+		small_free(&s);
+	}
+	ASSERT_TRUE(len[0] > 0);
+	ASSERT_EQ(len[0], len[1]);
+}
+
 /* (f) error cases. */
 TEST(errors)
 {
@@ -1277,6 +1316,7 @@ int main(void)
 	RUN(page_index);
 	RUN(encodings);
 	RUN(bloom);
+	RUN(bloom_distinct_count);
 	RUN(errors);
 	RUN(determinism);
 	return harness_done();
