@@ -16,10 +16,11 @@
  * core with ZSTD.
  *
  * The put stream has two shapes:
- *   node (default)  what the CloudTrail shredder sends: a subtree that is
- *                   null in a row (every leaf one entry, same def, rep 0) is
- *                   one tpq_pw_put_null_node, as emit_struct does for an
- *                   absent struct, list or map;
+ *   node (default)  what the CloudTrail shredder sends: fields absent side by
+ *                   side in a row (their leaves one null entry each, one level
+ *                   below the field) are one tpq_pw_put_null_cols, an empty
+ *                   list or map one tpq_pw_put_null_node, as emit_struct does
+ *                   (inside list elements the bench puts leaf by leaf);
  *   leaf            one call per level entry (tpq_pw_put_null per null leaf).
  * String values are copied into one buffer in put order, as the shredder
  * finds them in a record. All repetitions share one codec context and, by
@@ -29,6 +30,7 @@
  * Instructions of one write, without the decoding set-up:
  *   valgrind --tool=callgrind --toggle-collect=write_once \
  *     build/bench/bench_writer FILE.parquet 1 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,7 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-enum { P_NULL = 250, P_NODE = 251 };
+enum { P_NULL = 250, P_NODE = 251, P_COLS = 252 };
 
 struct put {
 	int32_t col; /* column, or schema node for P_NODE */
@@ -121,8 +123,28 @@ static void lay_leaf(struct plan *pl, size_t c, size_t r)
 	}
 }
 
-/* Row r of the subtree at `node`: one put_null_node when the whole subtree
- * is null in this row, else its children in order. */
+/* The definition level shared by every leaf under `node` in row r when each
+ * has a single null entry there (rep 0) at that level; -1 otherwise. */
+static int null_def(const struct plan *pl, int node, size_t r)
+{
+	const struct tpq_schema_node *n = &pl->schema->nodes[node];
+	int def = -1;
+	for (int c = n->first_leaf; c < n->first_leaf + n->n_leaves; c++) {
+		const struct tpq_pr_rows *rw = &pl->rows[c];
+		const struct tpq_pr_column *k = &pl->cols[c];
+		size_t l = rw->level_start[r];
+		if (rw->level_start[r + 1] != l + 1 || k->rep[l] != 0 || k->def[l] >= k->max_def ||
+		    (def >= 0 && k->def[l] != def))
+			return -1;
+		def = k->def[l];
+	}
+	return def;
+}
+
+/* Row r of the fields under group `node`, as emit_struct sends them: a run
+ * of absent fields side by side (leaves null one level below the field's
+ * own) is one put_null_cols (put_null for a single leaf), an empty list or
+ * map one put_null_node, a present field its own puts. */
 static void lay_node(struct plan *pl, int node, size_t r)
 {
 	const struct tpq_schema_node *n = &pl->schema->nodes[node];
@@ -130,27 +152,34 @@ static void lay_node(struct plan *pl, int node, size_t r)
 		lay_leaf(pl, (size_t)n->leaf, r);
 		return;
 	}
-	int def = -1;
-	bool all_null = node > 0;
-	for (int c = n->first_leaf; all_null && c < n->first_leaf + n->n_leaves; c++) {
-		const struct tpq_pr_rows *rw = &pl->rows[c];
-		size_t l = rw->level_start[r];
-		const struct tpq_pr_column *k = &pl->cols[c];
-		if (rw->level_start[r + 1] != l + 1 || k->rep[l] != 0 || k->def[l] > n->max_def ||
-		    k->def[l] >= k->max_def || (def >= 0 && k->def[l] != def))
-			all_null = false;
-		else
-			def = k->def[l];
-	}
-	if (all_null) {
-		struct put *q = add(pl);
-		q->col = node;
-		q->def = (uint8_t)def;
-		q->type = P_NODE;
-		return;
-	}
-	for (int *ch = pl->children[node]; *ch >= 0; ch++)
+	size_t run = SIZE_MAX; /* the pending P_COLS put */
+	for (int *ch = pl->children[node]; *ch >= 0; ch++) {
+		const struct tpq_schema_node *cn = &pl->schema->nodes[*ch];
+		int d = null_def(pl, *ch, r);
+		if (d >= 0 && d < cn->max_def) {
+			struct put *q = run != SIZE_MAX ? &pl->puts[run] : NULL;
+			if (q && q->def == d && q->col + q->v == cn->first_leaf) {
+				q->v += cn->n_leaves;
+				continue;
+			}
+			run = pl->n;
+			q = add(pl);
+			q->type = P_COLS;
+			q->col = cn->first_leaf;
+			q->v = cn->n_leaves;
+			q->def = (uint8_t)d;
+			continue;
+		}
+		run = SIZE_MAX;
+		if (d >= 0) {
+			struct put *q = add(pl);
+			q->type = P_NODE;
+			q->col = *ch;
+			q->def = (uint8_t)d;
+			continue;
+		}
 		lay_node(pl, *ch, r);
+	}
 }
 
 /* One write of the whole put stream into a fresh memory sink, with the
@@ -183,6 +212,12 @@ __attribute__((noinline)) static struct tpq_sink *write_once(struct tpq_pw **wp,
 			break;
 		case P_NODE:
 			tpq_pw_put_null_node(w, q->col, q->def, q->rep);
+			break;
+		case P_COLS:
+			if (q->v == 1)
+				tpq_pw_put_null(w, q->col, q->def, q->rep);
+			else
+				tpq_pw_put_null_cols(w, q->col, (int)q->v, q->def, q->rep);
 			break;
 		case TPQ_T_BYTE_ARRAY:
 			tpq_pw_put_bytes(w, q->col, q->rep, q->p, (size_t)q->v);

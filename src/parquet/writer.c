@@ -835,6 +835,25 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 			return;
 }
 
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep)
+{
+	if (w->err)
+		return;
+	if (first_col < 0 || n_cols < 0 || (size_t)first_col + (size_t)n_cols > w->n_cols) {
+		fail(w, TPQ_EINVAL, "column range out of range");
+		return;
+	}
+	struct col *c = &w->cols[first_col], *end = c + n_cols;
+	for (; c < end; c++) {
+		if ((unsigned)def >= (unsigned)c->max_def || (unsigned)rep > (unsigned)c->max_rep) {
+			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
+			return;
+		}
+		if (!push_level(w, c, def, rep))
+			return;
+	}
+}
+
 static inline bool idx_room(struct tpq_pw *w, struct col *c)
 {
 	if (c->n_idx < c->cap_idx)

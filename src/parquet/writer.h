@@ -8,6 +8,8 @@
  *   tpq_pw_put_*(w, c, rep, value)      a present value (definition level D)
  *   tpq_pw_put_null(w, c, def, rep)     no value, with def < D saying which
  *                                       ancestor was the first absent one
+ *   tpq_pw_put_null_node / _null_cols   the same for every leaf of a subtree,
+ *                                       or of a run of columns, in one call
  *
  * and once every column has its entries for the row, tpq_pw_end_row. Value
  * puts never fail immediately: errors are sticky and reported by end_row or
@@ -71,6 +73,10 @@ void tpq_pw_put_i64(struct tpq_pw *w, int col, int rep, int64_t v);
 void tpq_pw_put_bool(struct tpq_pw *w, int col, int rep, bool v);
 /* tpq_pw_put_null for every leaf under schema node `node`. */
 void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep);
+/* tpq_pw_put_null(w, c, def, rep) for each column c in first_col ..
+ * first_col + n_cols - 1: a run of absent sibling fields in one call (their
+ * leaves are consecutive columns and all take the parent's level). */
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep);
 
 /* Ends the current row; may close a row group (and so write to the sink). */
 enum tpq_status tpq_pw_end_row(struct tpq_pw *w);

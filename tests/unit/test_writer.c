@@ -286,10 +286,16 @@ static void shred_nulls(struct pcase *k, struct tn *n, int d, int r, bool emit)
 
 static void put_nulls(struct pcase *k, struct tn *n, int d, int r)
 {
-	if (n->kind != K_LEAF && rnd(2)) {
+	unsigned how = rnd(3);
+	if (n->kind != K_LEAF && how == 0) {
 		/* the writer's helper for a whole subtree (a LIST/MAP's snode is its inner
 		 * group; every leaf under it is a leaf under the outer node too) */
 		tpq_pw_put_null_node(k->w, n->snode, d, r);
+		shred_nulls(k, n, d, r, false);
+	} else if (how == 1) {
+		/* the same leaves as a column range (a leaf: a range of one) */
+		const struct tpq_schema_node *sn = &k->schema.nodes[n->snode];
+		tpq_pw_put_null_cols(k->w, sn->first_leaf, sn->n_leaves, d, r);
 		shred_nulls(k, n, d, r, false);
 	} else {
 		shred_nulls(k, n, d, r, true);
@@ -1254,6 +1260,24 @@ TEST(errors)
 				tpq_pw_put_i32(s.w, 0, 1, 5);    /* rep above max_rep 0 */
 			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
 			ASSERT_TRUE(tpq_pw_finish(s.w, NULL, &err) != TPQ_OK);
+			small_free(&s);
+		}
+	}
+	{  /* column ranges: past the last column; a level too high for one of them */
+		for (int kase = 0; kase < 2; kase++) {
+			struct small s = {0};
+			tpq_schema_init(&s.schema);
+			tpq_schema_leaf(&s.schema, 0, "a", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+			int g = tpq_schema_group(&s.schema, 0, "g", TPQ_OPTIONAL);
+			tpq_schema_leaf(&s.schema, g, "b", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+			struct tpq_pw_options opt;
+			tpq_pw_options_init(&opt);
+			small_open(&s, &opt);
+			if (kase == 0)
+				tpq_pw_put_null_cols(s.w, 0, 3, 0, 0);
+			else
+				tpq_pw_put_null_cols(s.w, 0, 2, 1, 0); /* "a" has max_def 1 */
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
 			small_free(&s);
 		}
 	}
