@@ -1,10 +1,13 @@
 /* Parquet encoding speed: how fast the writer turns CloudTrail column data
  * into a compressed file, apart from JSON scanning and shredding.
  *
- *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]
+ *   bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf] [reuse|fresh]
  *
  * Takes a file trailpq wrote (any partition of a converted lake), decodes
- * every column with our reader, lays the puts out in row order, then times
+ * every column with our reader, lays the puts out in row order (with
+ * CloudTrail schema v1 and its column flags when the file has that schema,
+ * so Bloom filters, PLAIN ids and DELTA eventtime are written as convert
+ * writes them), then times
  * only re-writing those columns (level and value puts, end_row, dictionary,
  * statistics, page index, Bloom filters, compression, footer) into a memory
  * sink, `repeat` times, and prints the best. Column data is the logical size:
@@ -13,23 +16,27 @@
  * core with ZSTD.
  *
  * The put stream has two shapes:
- *   node (default)  what the CloudTrail shredder sends: a subtree that is
- *                   null in a row (every leaf one entry, same def, rep 0) is
- *                   one tpq_pw_put_null_node, as emit_struct does for an
- *                   absent struct, list or map;
+ *   node (default)  what the CloudTrail shredder sends: fields absent side by
+ *                   side in a row (their leaves one null entry each, one level
+ *                   below the field) are one tpq_pw_put_null_cols, an empty
+ *                   list or map one tpq_pw_put_null_node, as emit_struct does
+ *                   (inside list elements the bench puts leaf by leaf);
  *   leaf            one call per level entry (tpq_pw_put_null per null leaf).
  * String values are copied into one buffer in put order, as the shredder
- * finds them in a record. All repetitions share one codec context, as a
- * convert worker's files do.
+ * finds them in a record. All repetitions share one codec context and, by
+ * default, one writer (tpq_pw_reset between files), as a convert worker's
+ * files do; `fresh` makes a new writer for each (every buffer grown again).
  *
  * Instructions of one write, without the decoding set-up:
  *   valgrind --tool=callgrind --toggle-collect=write_once \
  *     build/bench/bench_writer FILE.parquet 1 */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cloudtrail/shred.h"
 #include "codec/codec.h"
 #include "io/sink.h"
 #include "parquet/reader.h"
@@ -42,7 +49,7 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-enum { P_NULL = 250, P_NODE = 251 };
+enum { P_NULL = 250, P_NODE = 251, P_COLS = 252 };
 
 struct put {
 	int32_t col; /* column, or schema node for P_NODE */
@@ -116,8 +123,28 @@ static void lay_leaf(struct plan *pl, size_t c, size_t r)
 	}
 }
 
-/* Row r of the subtree at `node`: one put_null_node when the whole subtree
- * is null in this row, else its children in order. */
+/* The definition level shared by every leaf under `node` in row r when each
+ * has a single null entry there (rep 0) at that level; -1 otherwise. */
+static int null_def(const struct plan *pl, int node, size_t r)
+{
+	const struct tpq_schema_node *n = &pl->schema->nodes[node];
+	int def = -1;
+	for (int c = n->first_leaf; c < n->first_leaf + n->n_leaves; c++) {
+		const struct tpq_pr_rows *rw = &pl->rows[c];
+		const struct tpq_pr_column *k = &pl->cols[c];
+		size_t l = rw->level_start[r];
+		if (rw->level_start[r + 1] != l + 1 || k->rep[l] != 0 || k->def[l] >= k->max_def ||
+		    (def >= 0 && k->def[l] != def))
+			return -1;
+		def = k->def[l];
+	}
+	return def;
+}
+
+/* Row r of the fields under group `node`, as emit_struct sends them: a run
+ * of absent fields side by side (leaves null one level below the field's
+ * own) is one put_null_cols (put_null for a single leaf), an empty list or
+ * map one put_null_node, a present field its own puts. */
 static void lay_node(struct plan *pl, int node, size_t r)
 {
 	const struct tpq_schema_node *n = &pl->schema->nodes[node];
@@ -125,31 +152,41 @@ static void lay_node(struct plan *pl, int node, size_t r)
 		lay_leaf(pl, (size_t)n->leaf, r);
 		return;
 	}
-	int def = -1;
-	bool all_null = node > 0;
-	for (int c = n->first_leaf; all_null && c < n->first_leaf + n->n_leaves; c++) {
-		const struct tpq_pr_rows *rw = &pl->rows[c];
-		size_t l = rw->level_start[r];
-		const struct tpq_pr_column *k = &pl->cols[c];
-		if (rw->level_start[r + 1] != l + 1 || k->rep[l] != 0 || k->def[l] > n->max_def ||
-		    k->def[l] >= k->max_def || (def >= 0 && k->def[l] != def))
-			all_null = false;
-		else
-			def = k->def[l];
-	}
-	if (all_null) {
-		struct put *q = add(pl);
-		q->col = node;
-		q->def = (uint8_t)def;
-		q->type = P_NODE;
-		return;
-	}
-	for (int *ch = pl->children[node]; *ch >= 0; ch++)
+	size_t run = SIZE_MAX; /* the pending P_COLS put */
+	for (int *ch = pl->children[node]; *ch >= 0; ch++) {
+		const struct tpq_schema_node *cn = &pl->schema->nodes[*ch];
+		int d = null_def(pl, *ch, r);
+		if (d >= 0 && d < cn->max_def) {
+			struct put *q = run != SIZE_MAX ? &pl->puts[run] : NULL;
+			if (q && q->def == d && q->col + q->v == cn->first_leaf) {
+				q->v += cn->n_leaves;
+				continue;
+			}
+			run = pl->n;
+			q = add(pl);
+			q->type = P_COLS;
+			q->col = cn->first_leaf;
+			q->v = cn->n_leaves;
+			q->def = (uint8_t)d;
+			continue;
+		}
+		run = SIZE_MAX;
+		if (d >= 0) {
+			struct put *q = add(pl);
+			q->type = P_NODE;
+			q->col = *ch;
+			q->def = (uint8_t)d;
+			continue;
+		}
 		lay_node(pl, *ch, r);
+	}
 }
 
-/* One write of the whole put stream into a fresh memory sink. */
-__attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_schema *schema,
+/* One write of the whole put stream into a fresh memory sink, with the
+ * writer of the previous write reset (*wp; NULL the first time, or with
+ * `fresh`: a new writer). */
+__attribute__((noinline)) static struct tpq_sink *write_once(struct tpq_pw **wp, bool fresh,
+							     const struct tpq_schema *schema,
 							     const struct tpq_pw_options *o,
 							     const struct put *puts, size_t n_puts,
 							     uint64_t *out_bytes)
@@ -157,11 +194,16 @@ __attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_sc
 	struct tpq_error err;
 	tpq_error_clear(&err);
 	struct tpq_sink *sink = tpq_sink_mem_new();
-	struct tpq_pw *w = tpq_pw_new(schema, o, sink, &err);
-	if (!w) {
+	if (fresh) {
+		tpq_pw_free(*wp);
+		*wp = NULL;
+	}
+	if (*wp ? tpq_pw_reset(*wp, sink, &err) != TPQ_OK
+		: !(*wp = tpq_pw_new(schema, o, sink, &err))) {
 		fprintf(stderr, "writer: %s\n", err.msg);
 		exit(1);
 	}
+	struct tpq_pw *w = *wp;
 	for (size_t i = 0; i < n_puts; i++) {
 		const struct put *q = &puts[i];
 		switch (q->type) {
@@ -170,6 +212,12 @@ __attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_sc
 			break;
 		case P_NODE:
 			tpq_pw_put_null_node(w, q->col, q->def, q->rep);
+			break;
+		case P_COLS:
+			if (q->v == 1)
+				tpq_pw_put_null(w, q->col, q->def, q->rep);
+			else
+				tpq_pw_put_null_cols(w, q->col, (int)q->v, q->def, q->rep);
 			break;
 		case TPQ_T_BYTE_ARRAY:
 			tpq_pw_put_bytes(w, q->col, q->rep, q->p, (size_t)q->v);
@@ -191,20 +239,21 @@ __attribute__((noinline)) static struct tpq_sink *write_once(const struct tpq_sc
 		fprintf(stderr, "write: %s\n", err.msg);
 		exit(1);
 	}
-	tpq_pw_free(w);
 	return sink;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf]\n");
+		fprintf(stderr, "usage: bench_writer FILE.parquet [repeat] [codec] [level] [node|leaf] "
+				"[reuse|fresh]\n");
 		return 2;
 	}
 	int repeat = argc > 2 ? atoi(argv[2]) : 5;
 	int codec = argc > 3 ? tpq_codec_from_name(argv[3]) : TPQ_CODEC_ZSTD;
 	int level = argc > 4 ? atoi(argv[4]) : 0;
 	bool by_node = !(argc > 5 && strcmp(argv[5], "leaf") == 0);
+	bool fresh = argc > 6 && strcmp(argv[6], "fresh") == 0;
 	if (codec < 0) {
 		fprintf(stderr, "unknown codec %s\n", argv[3]);
 		return 2;
@@ -217,6 +266,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const struct tpq_schema *schema = tpq_pr_schema(pr);
+	/* The file's schema lacks trailpq's column flags (Bloom filters, no
+	 * dictionary for ids, DELTA for eventtime): a CloudTrail file is
+	 * re-written with schema v1 itself, as convert writes it. */
+	struct tpq_ct_table *ct = NULL;
+	bool is_ct = false;
+	if (tpq_ct_table_new(&ct, &err) == TPQ_OK) {
+		const struct tpq_schema *v1 = tpq_ct_table_schema(ct);
+		is_ct = v1->n_nodes == schema->n_nodes && v1->n_leaves == schema->n_leaves;
+		for (size_t i = 0; is_ct && i < v1->n_nodes; i++)
+			is_ct = strcmp(v1->nodes[i].name, schema->nodes[i].name) == 0 &&
+				v1->nodes[i].max_def == schema->nodes[i].max_def &&
+				v1->nodes[i].max_rep == schema->nodes[i].max_rep &&
+				v1->nodes[i].type == schema->nodes[i].type;
+		if (is_ct)
+			schema = v1;
+	}
 	size_t ncol = tpq_pr_num_columns(pr), nrg = tpq_pr_num_row_groups(pr);
 	struct tpq_pr_column *cols = calloc(ncol * nrg, sizeof(*cols));
 	struct tpq_pr_rows *rows = calloc(ncol * nrg, sizeof(*rows));
@@ -251,11 +316,12 @@ int main(int argc, char **argv)
 				pl.children[i][k++] = (int)j;
 		pl.children[i][k] = -1;
 	}
-	size_t n_entries = 0, n_values = 0;
+	size_t n_entries = 0, n_values = 0, n_rows = 0;
 	for (size_t g = 0; g < nrg; g++) {
 		pl.cols = &cols[g * ncol];
 		pl.rows = &rows[g * ncol];
 		memset(pl.vpos, 0, ncol * sizeof(size_t));
+		n_rows += pl.rows[0].n_rows;
 		for (size_t r = 0; r < pl.rows[0].n_rows; r++) {
 			if (by_node)
 				lay_node(&pl, 0, r);
@@ -276,14 +342,15 @@ int main(int argc, char **argv)
 	uint64_t out_bytes = 0;
 	int64_t col_bytes = 0;
 	struct tpq_codec_ctx *cctx = tpq_codec_ctx_new();
+	struct tpq_pw *w = NULL;
+	struct tpq_pw_options o;
+	tpq_pw_options_init(&o);
+	o.codec = (enum tpq_codec)codec;
+	o.level = level;
+	o.codec_ctx = cctx;
 	for (int it = 0; it < repeat; it++) {
-		struct tpq_pw_options o;
-		tpq_pw_options_init(&o);
-		o.codec = (enum tpq_codec)codec;
-		o.level = level;
-		o.codec_ctx = cctx;
 		double t0 = now();
-		struct tpq_sink *sink = write_once(schema, &o, pl.puts, pl.n, &out_bytes);
+		struct tpq_sink *sink = write_once(&w, fresh, schema, &o, pl.puts, pl.n, &out_bytes);
 		double dt = now() - t0;
 		if (dt < best)
 			best = dt;
@@ -300,12 +367,14 @@ int main(int argc, char **argv)
 		}
 		sink->free(sink);
 	}
-	printf("rows=%zu entries=%zu values=%zu calls=%zu (%s) column data %.1f MB (encoded pages "
+	printf("%s: rows=%zu entries=%zu values=%zu calls=%zu (%s, %s) column data %.1f MB (encoded pages "
 	       "%.1f MB) -> file %llu bytes, codec %s level %d, best %.4f s: %.1f MB/s of column "
 	       "data per core\n",
-	       rows[0].n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf", logical / 1e6,
+	       is_ct ? "schema v1" : "file schema", n_rows, n_entries, n_values, pl.n, by_node ? "node" : "leaf",
+	       fresh ? "fresh" : "reuse", logical / 1e6,
 	       col_bytes / 1e6, (unsigned long long)out_bytes, tpq_codec_name((enum tpq_codec)codec),
 	       level, best, logical / 1e6 / best);
+	tpq_pw_free(w);
 	tpq_codec_ctx_free(cctx);
 	for (size_t i = 0; i < ncol * nrg; i++) {
 		tpq_pr_column_release(&cols[i]);
@@ -319,6 +388,7 @@ int main(int argc, char **argv)
 	free(rows);
 	free(pl.puts);
 	free(pl.arena);
+	tpq_ct_table_free(ct);
 	tpq_pr_free(pr);
 	return 0;
 }

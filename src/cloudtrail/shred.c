@@ -17,7 +17,8 @@
  *     so the common record (nothing unmapped) builds no text at all.
  *  C. emit: walk the schema, putting each leaf's value or NULL with its
  *     definition and repetition levels (Dremel):
- *       absent/null/mismatched node N  -> put_null_node(N, max_def(N) - 1)
+ *       absent/null/mismatched node N  -> put_null_node(N, max_def(N) - 1),
+ *                                         side-by-side ones one put_null_cols
  *       empty list or map              -> put_null_node(N, max_def(N))
  *       null or non-object element     -> put_null_node(elem, max_def(elem) - 1)
  *       entry k of a list or map       -> rep = parent rep for k = 0, else the
@@ -67,6 +68,7 @@ struct fdef {
 	int16_t def;       /* max_def of `node` */
 	int16_t rdef, rrep; /* LIST/MAP: the repeated group's max_def and max_rep */
 	int16_t edef;      /* LIST: max_def of the element group */
+	int first_leaf, n_leaves; /* the leaves under `node`: consecutive columns */
 };
 
 struct sdef {
@@ -203,6 +205,8 @@ static int build_struct(struct tpq_ct_table *t, const struct tpq_ct_field *fs, s
 		fd->node = node;
 		fd->def = s->nodes[node].max_def;
 		fd->col = s->nodes[node].leaf;
+		fd->first_leaf = s->nodes[node].first_leaf;
+		fd->n_leaves = s->nodes[node].n_leaves;
 		fd->col2 = -1;
 		fd->child = -1;
 		fd->elem_node = -1;
@@ -1041,49 +1045,89 @@ static void put_string(struct tpq_ct_shredder *sh, struct tpq_pw *w, int col, in
 		tpq_pw_put_bytes(w, col, rep, sh->rec + off + 1, len - 2);
 }
 
+/* A run of absent sibling fields: their leaves are consecutive columns and
+ * all take the parent's definition level (each field is OPTIONAL), so the
+ * run is one put however many fields and subtrees it spans. CloudTrail
+ * records leave most fields out, often side by side. */
+struct null_run {
+	int first, n, def;
+};
+
+static void run_flush(struct tpq_pw *w, struct null_run *r, int rep)
+{
+	if (r->n == 1)
+		tpq_pw_put_null(w, r->first, r->def, rep);
+	else if (r->n > 1)
+		tpq_pw_put_null_cols(w, r->first, r->n, r->def, rep);
+	r->n = 0;
+}
+
+/* Field fd is absent (or null, or of the wrong JSON type). */
+static inline void run_add(struct tpq_pw *w, struct null_run *r, const struct fdef *fd, int rep)
+{
+	if (r->n && fd->first_leaf != r->first + r->n)
+		run_flush(w, r, rep);
+	if (!r->n) {
+		r->first = fd->first_leaf;
+		r->def = fd->def - 1;
+	}
+	r->n += fd->n_leaves;
+}
+
 static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi, int rep)
 {
 	const struct tpq_ct_table *t = sh->t;
 	const struct sdef *sd = &t->sd[sh->frames[fi].sd];
 	const struct slot *slots = &sh->slots[sh->frames[fi].slot0];
+	struct null_run run = {0, 0, 0};
 	for (unsigned i = 0; i < sd->n; i++) {
 		const struct fdef *fd = &t->f[sd->first + i];
 		const struct slot *s = &slots[i];
+		bool present;
 		switch (fd->kind) {
 		case TPQ_CTK_STRING:
-			if (s->jt == JT_STR && !(s->fl & SF_LONE))
-				put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
-			else
-				tpq_pw_put_null(w, fd->col, fd->def - 1, rep);
+			present = s->jt == JT_STR && !(s->fl & SF_LONE);
 			break;
 		case TPQ_CTK_JSON:
-			if (s->jt != JT_NONE && s->jt != JT_NULL)
-				tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
-			else
-				tpq_pw_put_null(w, fd->col, fd->def - 1, rep);
+			present = s->jt != JT_NONE && s->jt != JT_NULL;
 			break;
 		case TPQ_CTK_BOOL:
-			if (s->jt == JT_TRUE || s->jt == JT_FALSE)
-				tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
-			else
-				tpq_pw_put_null(w, fd->col, fd->def - 1, rep);
+			present = s->jt == JT_TRUE || s->jt == JT_FALSE;
 			break;
 		case TPQ_CTK_TIMESTAMP:
-			if (s->fl & SF_TIME_OK)
-				tpq_pw_put_i64(w, fd->col, rep, s->ms);
-			else
-				tpq_pw_put_null(w, fd->col, fd->def - 1, rep);
+			present = (s->fl & SF_TIME_OK) != 0;
 			break;
 		case TPQ_CTK_STRUCT:
-			if (s->jt == JT_OBJ)
-				emit_struct(sh, w, (int32_t)s->a, rep);
-			else
-				tpq_pw_put_null_node(w, fd->node, fd->def - 1, rep);
+		case TPQ_CTK_MAP:
+			present = s->jt == JT_OBJ;
+			break;
+		default: /* LIST */
+			present = s->jt == JT_ARR;
+			break;
+		}
+		if (!present) {
+			run_add(w, &run, fd, rep);
+			continue;
+		}
+		run_flush(w, &run, rep);
+		switch (fd->kind) {
+		case TPQ_CTK_STRING:
+			put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
+			break;
+		case TPQ_CTK_JSON:
+			tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
+			break;
+		case TPQ_CTK_BOOL:
+			tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
+			break;
+		case TPQ_CTK_TIMESTAMP:
+			tpq_pw_put_i64(w, fd->col, rep, s->ms);
+			break;
+		case TPQ_CTK_STRUCT:
+			emit_struct(sh, w, (int32_t)s->a, rep);
 			break;
 		case TPQ_CTK_LIST:
-			if (s->jt != JT_ARR) {
-				tpq_pw_put_null_node(w, fd->node, fd->def - 1, rep);
-			} else if (s->b == 0) {
+			if (s->b == 0) {
 				tpq_pw_put_null_node(w, fd->node, fd->def, rep);
 			} else {
 				int r = rep;
@@ -1098,10 +1142,6 @@ static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi
 			}
 			break;
 		case TPQ_CTK_MAP: {
-			if (s->jt != JT_OBJ) {
-				tpq_pw_put_null_node(w, fd->node, fd->def - 1, rep);
-				break;
-			}
 			int r = rep;
 			size_t n = 0;
 			for (int32_t ei = sh->frames[s->a].head; ei >= 0; ei = sh->ents[ei].next) {
@@ -1123,6 +1163,7 @@ static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi
 		}
 		}
 	}
+	run_flush(w, &run, rep);
 }
 
 enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const uint8_t *rec,

@@ -41,6 +41,18 @@
 #include "util/error.h"
 
 #define ZSTD_DEFAULT_LEVEL 3
+/* Parquet pages are compressed one at a time and are small (most are KiB,
+ * the largest a few MiB). At the fast levels zstd sizes its tables for
+ * bigger inputs (level 3: 2^17 hash and 2^16 chain entries for a 300 KiB
+ * page), which then cost more in cache misses than they find. On the pages
+ * of a converted 100 MB CloudTrail bucket (2,466 pages, 18.0 MB) level 3
+ * with hashLog 14, chainLog 13 and minMatch 6 took 26% less time and wrote
+ * 2.3% fewer bytes (6,796,864 vs 6,957,665); level 1 with them 44% less
+ * time, 2.2% fewer bytes. Levels above 3 keep zstd's own parameters. */
+#define ZSTD_PAGE_FIT_MAX_LEVEL 3
+#define ZSTD_PAGE_HASH_LOG 14
+#define ZSTD_PAGE_CHAIN_LOG 13
+#define ZSTD_PAGE_MIN_MATCH 6
 #define GZIP_DEFAULT_LEVEL 6
 #define GZIP_MAX_LEVEL 12
 /* DEFLATE expands at most ~1032:1 (258-byte matches in 2-bit codes). */
@@ -147,7 +159,18 @@ static enum tpq_status compress_zstd(struct tpq_codec_ctx *c, int level, const v
 	uint8_t *dst = reserve_out(out, bound, err);
 	if (!dst)
 		return out->err;
-	size_t r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, level);
+	/* The context may come from another caller's level: parameters are set
+	 * afresh every time (cheap next to any page). */
+	size_t r = ZSTD_CCtx_reset(c->zc, ZSTD_reset_parameters);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r) && level >= 1 && level <= ZSTD_PAGE_FIT_MAX_LEVEL) {
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_hashLog, ZSTD_PAGE_HASH_LOG);
+		if (!ZSTD_isError(r))
+			r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_chainLog, ZSTD_PAGE_CHAIN_LOG);
+		if (!ZSTD_isError(r))
+			r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_minMatch, ZSTD_PAGE_MIN_MATCH);
+	}
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(c->zc, dst, bound, src, n);
 	if (ZSTD_isError(r)) {

@@ -115,6 +115,7 @@ struct worker {
 	struct tpq_buf raw, json;
 	struct part_map parts;
 	struct tpq_ct_shredder *shredder;
+	struct tpq_pw *pw;        /* the write stage's writer, reset for each file */
 	enum tpq_status err;
 	struct tpq_error error;
 };
@@ -490,24 +491,21 @@ static enum tpq_status write_file(struct worker *w, struct part *p, size_t n, co
 	struct tpq_sink *sink = r->store->create(r->store, key, e);
 	if (!sink)
 		return e->status ? e->status : TPQ_EIO;
-	struct tpq_pw_options po;
-	tpq_pw_options_init(&po);
-	po.codec = r->opt->codec;
-	po.level = r->opt->level;
-	po.codec_ctx = w->codec;
-	if (r->opt->row_group_bytes)
-		po.row_group_bytes = r->opt->row_group_bytes;
-	char ver[16];
-	snprintf(ver, sizeof(ver), "%d", TPQ_SCHEMA_VERSION);
-	struct tpq_key_value kv[1] = {{(char *)"trailpq.schema_version", ver}};
-	po.kv = kv;
-	po.n_kv = 1;
+	struct tpq_lake_file_options fo;
+	tpq_lake_file_options(&fo, r->opt->codec, r->opt->level, r->opt->row_group_bytes);
+	fo.pw.codec_ctx = w->codec;
 	enum tpq_status st = TPQ_OK;
-	struct tpq_pw *pw = tpq_pw_new(tpq_ct_table_schema(r->table), &po, sink, e);
-	if (!pw) {
+	/* One writer per worker: its buffers are grown (and faulted in) once,
+	 * not per partition file. The options are the same for every file. */
+	if (w->pw) {
+		st = tpq_pw_reset(w->pw, sink, e);
+		if (st)
+			goto free_sink;
+	} else if (!(w->pw = tpq_pw_new(tpq_ct_table_schema(r->table), &fo.pw, sink, e))) {
 		st = e->status ? e->status : TPQ_ENOMEM;
 		goto free_sink;
 	}
+	struct tpq_pw *pw = w->pw;
 	for (size_t i = 0; i < n && st == TPQ_OK; i++) {
 		st = tpq_ct_shred(w->shredder, pw, p->v[i].p, p->v[i].len, e);
 		if (st == TPQ_OK)
@@ -515,7 +513,6 @@ static enum tpq_status write_file(struct worker *w, struct part *p, size_t n, co
 	}
 	if (st == TPQ_OK)
 		st = tpq_pw_finish(pw, bytes, e); /* closes the sink: published */
-	tpq_pw_free(pw);
 	if (st)
 		tpq_error_where(e, key);
 free_sink:
@@ -1273,6 +1270,7 @@ fatal:
 	}
 free_run:
 	for (int i = 0; i < n; i++) {
+		tpq_pw_free(ws[i].pw);
 		tpq_codec_ctx_free(ws[i].codec);
 		if (ws[i].shredder)
 			tpq_ct_shredder_free(ws[i].shredder);

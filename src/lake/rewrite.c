@@ -47,6 +47,21 @@ struct rewrite {
 	struct tpq_part_file cur;
 };
 
+void tpq_lake_file_options(struct tpq_lake_file_options *o, enum tpq_codec codec, int level,
+			 size_t row_group_bytes)
+{
+	tpq_pw_options_init(&o->pw);
+	o->pw.codec = codec;
+	o->pw.level = level;
+	if (row_group_bytes)
+		o->pw.row_group_bytes = row_group_bytes;
+	snprintf(o->version, sizeof(o->version), "%d", TPQ_SCHEMA_VERSION);
+	o->kv[0].key = (char *)"trailpq.schema_version";
+	o->kv[0].value = o->version;
+	o->pw.kv = o->kv;
+	o->pw.n_kv = 1;
+}
+
 static enum tpq_status oom(struct tpq_error *err)
 {
 	return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
@@ -140,19 +155,10 @@ static enum tpq_status start_output(struct rewrite *w, struct tpq_error *err)
 	w->sink = w->st->create(w->st, key, err);
 	if (!w->sink)
 		return err && err->status ? err->status : TPQ_EIO;
-	struct tpq_pw_options po;
-	tpq_pw_options_init(&po);
-	po.codec = w->codec;
-	po.level = w->level;
-	if (w->row_group_bytes)
-		po.row_group_bytes = w->row_group_bytes;
-	char ver[16];
-	snprintf(ver, sizeof(ver), "%d", TPQ_SCHEMA_VERSION);
-	struct tpq_key_value kv[1] = {{(char *)"trailpq.schema_version", ver}};
-	po.kv = kv;
-	po.n_kv = 1;
+	struct tpq_lake_file_options fo;
+	tpq_lake_file_options(&fo, w->codec, w->level, w->row_group_bytes);
 	const struct tpq_schema *schema = tpq_ct_table_schema(w->table);
-	w->pw = tpq_pw_new(schema, &po, w->sink, err);
+	w->pw = tpq_pw_new(schema, &fo.pw, w->sink, err);
 	if (!w->pw)
 		return err && err->status ? err->status : TPQ_ENOMEM;
 	struct tpq_pr **prs = calloc(w->n_in ? w->n_in : 1, sizeof(*prs));

@@ -25,4 +25,16 @@ enum tpq_status tpq_lake_compact(struct tpq_store *st, struct tpq_state *s,
 				 enum tpq_codec codec, int level, size_t row_group_bytes,
 				 struct tpq_error *err);
 
+/* The writer options of every file of the lake (conversion and rewrites
+ * alike): codec and level, the row-group target (0: the writer's default),
+ * and the trailpq.schema_version key-value. o->pw points into *o, which
+ * must stay put until tpq_pw_new has been called (the writer copies). */
+struct tpq_lake_file_options {
+	struct tpq_pw_options pw;
+	char version[16];
+	struct tpq_key_value kv[1];
+};
+void tpq_lake_file_options(struct tpq_lake_file_options *o, enum tpq_codec codec, int level,
+			 size_t row_group_bytes);
+
 #endif

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 #define PRIME64_1 0x9E3779B185EBCA87u
 #define PRIME64_2 0xC2B2AE3D27D4EB4Fu
 #define PRIME64_3 0x165667B19E3779F9u
@@ -37,31 +39,6 @@ static const uint32_t SALT[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b728
 static inline uint64_t rotl64(uint64_t x, int r)
 {
 	return (x << r) | (x >> (64 - r));
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-#else
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-#endif
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-#else
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-#endif
 }
 
 static inline void wr32(uint8_t *p, uint32_t v)
@@ -98,10 +75,10 @@ uint64_t tpq_xxh64(const void *data, size_t n, uint64_t seed)
 		uint64_t a3 = seed, a4 = seed - PRIME64_1;
 		const uint8_t *last = end - 32;
 		do {
-			a1 = xxh_round(a1, rd64(p));
-			a2 = xxh_round(a2, rd64(p + 8));
-			a3 = xxh_round(a3, rd64(p + 16));
-			a4 = xxh_round(a4, rd64(p + 24));
+			a1 = xxh_round(a1, tpq_le64(p));
+			a2 = xxh_round(a2, tpq_le64(p + 8));
+			a3 = xxh_round(a3, tpq_le64(p + 16));
+			a4 = xxh_round(a4, tpq_le64(p + 24));
 			p += 32;
 		} while (p <= last);
 		acc = rotl64(a1, 1) + rotl64(a2, 7) + rotl64(a3, 12) + rotl64(a4, 18);
@@ -114,12 +91,12 @@ uint64_t tpq_xxh64(const void *data, size_t n, uint64_t seed)
 	}
 	acc += (uint64_t)n;
 	while (end - p >= 8) {
-		acc ^= xxh_round(0, rd64(p));
+		acc ^= xxh_round(0, tpq_le64(p));
 		acc = rotl64(acc, 27) * PRIME64_1 + PRIME64_4;
 		p += 8;
 	}
 	if (end - p >= 4) {
-		acc ^= (uint64_t)rd32(p) * PRIME64_1;
+		acc ^= (uint64_t)tpq_le32(p) * PRIME64_1;
 		acc = rotl64(acc, 23) * PRIME64_2 + PRIME64_3;
 		p += 4;
 	}
@@ -213,7 +190,7 @@ void tpq_bloom_insert(struct tpq_bloom *bf, uint64_t hash)
 	uint32_t key = (uint32_t)hash;
 	for (int i = 0; i < 8; i++) {
 		uint32_t bit = (key * SALT[i]) >> 27;
-		wr32(blk + 4 * i, rd32(blk + 4 * i) | (uint32_t)1 << bit);
+		wr32(blk + 4 * i, tpq_le32(blk + 4 * i) | (uint32_t)1 << bit);
 	}
 }
 
@@ -223,7 +200,7 @@ bool tpq_bloom_check(const struct tpq_bloom *bf, uint64_t hash)
 	uint32_t key = (uint32_t)hash, miss = 0;
 	for (int i = 0; i < 8; i++) {
 		uint32_t bit = (key * SALT[i]) >> 27;
-		miss |= ~rd32(blk + 4 * i) & (uint32_t)1 << bit;
+		miss |= ~tpq_le32(blk + 4 * i) & (uint32_t)1 << bit;
 	}
 	return miss == 0;
 }

@@ -18,8 +18,14 @@
  * measured a word at a time. Literals are packed 8 values (= bit_width bytes)
  * at a time through a 64-bit accumulator, flushing 32 bits at a step; the
  * flush pattern depends only on the width, so its branches predict. Space is
- * reserved once per emitted run, never per value. The uint32 and uint8 entry
- * points share one always-inlined body specialised by a constant flag.
+ * reserved once per emitted run, never per value.
+ *
+ * Levels (the uint8 entry point, widths 1..8) are walked by whole groups of
+ * 8 instead (see encode_levels): a group is packed with a few word
+ * operations, and a run becomes RLE only from a group boundary and only if
+ * it saves bytes (8w bits per group against a 2-3 byte run). So the uint8
+ * and uint32 entry points may choose different runs for the same values;
+ * both decode to them.
  *
  *   pack8, w = 3, values 0..7:  acc after value k = sum(v_j << 3j, j <= k)
  *   -> 24 bits = 3 bytes 0x88 0xC6 0xFA (the example of Encodings.md)
@@ -34,6 +40,8 @@
 #include "parquet/rle.h"
 
 #include <string.h>
+
+#include "util/buf.h"
 
 #if defined(__GNUC__)
 #define RLE_INLINE static inline __attribute__((always_inline))
@@ -238,9 +246,93 @@ void tpq_rle_encode(struct tpq_buf *out, const uint32_t *values, size_t n, int b
 	encode(out, values, n, bit_width, 0);
 }
 
+/* --- the uint8 (levels) encoder ------------------------------------------ */
+
+/* 8 values of w bits (one per byte of x, least significant byte first) as
+ * their 8w-bit LSB-first packing, in three steps that each move the high
+ * half of every lane down onto the low half's unused bits:
+ *
+ *   16-bit lanes: lo | hi << w        (2w bits)
+ *   32-bit lanes: lo | hi << 2w       (4w bits)
+ *   64 bits:      lo | hi << 4w       (8w bits)
+ *
+ *   w = 2, values 1 2 3 0 1 2 3 0 -> 0x39 0x39 (1 | 2<<2 | 3<<4 | 0<<6 = 0x39) */
+static inline uint64_t squeeze8(uint64_t x, int w)
+{
+	x = (x & 0x00ff00ff00ff00ffu) | (x & 0xff00ff00ff00ff00u) >> (8 - w);
+	x = (x & 0x0000ffff0000ffffu) | (x & 0xffff0000ffff0000u) >> (16 - 2 * w);
+	return (x & 0x00000000ffffffffu) | (x & 0xffffffff00000000u) >> (32 - 4 * w);
+}
+
+/* Bit-packs x[start..start+count) (count a multiple of 8 except at the end of
+ * the stream, where the last group is padded with zero values). */
+static void emit_packed_u8(struct tpq_buf *out, const uint8_t *x, size_t start, size_t count, int w)
+{
+	uint64_t mask = (uint64_t)width_mask(w) * 0x0101010101010101u;
+	size_t groups = count / 8 + (count % 8 != 0), i = start, end = start + count;
+	while (groups > 0) {
+		size_t g = groups < MAX_GROUPS ? groups : MAX_GROUPS;
+		/* + 8: each group stores a whole word and advances by w bytes */
+		if (!ensure(out, 5 + g * (size_t)w + 8))
+			return;
+		uint8_t *d = out->p + out->len;
+		d += put_varint32(d, (uint32_t)(g << 1 | 1));
+		for (size_t k = 0; k < g; k++) {
+			uint64_t v;
+			if (end - i >= 8) {
+				v = tpq_le64(x + i);
+				i += 8;
+			} else {
+				uint8_t t[8] = {0};
+				memcpy(t, x + i, end - i);
+				v = tpq_le64(t);
+				i = end;
+			}
+			tpq_store_le64(d, squeeze8(v & mask, w));
+			d += w;
+		}
+		out->len = (size_t)(d - out->p);
+		groups -= g;
+	}
+}
+
+/* Levels take another walk than the uint32 encoder: groups of 8 from the
+ * pending literals' start, each either packed whole (about ten instructions)
+ * or, when it opens a run of equal values long enough to pay (at least 8
+ * values and 24 bits of packing), the start of an RLE run to the run's end.
+ * Runs are only found from a group start, so a run that begins inside a
+ * group lends its first values to the literals; in exchange noise costs no
+ * per-value walk (levels of CloudTrail's optional fields change every row or
+ * two). */
+static void encode_levels(struct tpq_buf *out, const uint8_t *x, size_t n, int w)
+{
+	size_t lit = 0, i = 0;
+	while (n - i >= 8) {
+		uint64_t g = tpq_le64(x + i);
+		if (g == (uint64_t)x[i] * 0x0101010101010101u) {
+			size_t j = run_end(x, i + 8, n, x[i], 1), run = j - i;
+			if (run * (size_t)w >= 24 || j == n) {
+				if (i > lit)
+					emit_packed_u8(out, x, lit, i - lit, w);
+				emit_rle(out, x[i] & width_mask(w), run, w);
+				lit = i = j;
+				continue;
+			}
+		}
+		i += 8;
+	}
+	if (lit < n)
+		emit_packed_u8(out, x, lit, n - lit, w);
+}
+
 void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width)
 {
-	encode(out, values, n, bit_width, 1);
+	if (out->err)
+		return;
+	if (bit_width < 1 || bit_width > 8 || n == 0)
+		encode(out, values, n, bit_width, 1); /* width 0, wider than a byte, errors */
+	else
+		encode_levels(out, values, n, bit_width);
 }
 
 /* --- decoder ---------------------------------------------------------- */

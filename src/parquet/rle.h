@@ -8,7 +8,9 @@
  *   rle-run := <varint (count << 1)> <value in ceil(bit_width / 8) bytes, little-endian>
  *
  * The encoder chooses runs so that repeated values (>= 8 in a row) become RLE
- * runs and the rest bit-packed groups of 8. Bit widths 0..32. */
+ * runs and the rest bit-packed groups of 8. Bit widths 0..32. The uint8
+ * encoder (levels) looks for runs only at group boundaries and keeps short
+ * ones packed, so its bytes may differ from the uint32 encoder's. */
 #ifndef TPQ_PARQUET_RLE_H
 #define TPQ_PARQUET_RLE_H
 
@@ -25,7 +27,8 @@ int tpq_bit_width(uint32_t max_value);
  * without any length prefix. Errors are sticky in `out`. */
 void tpq_rle_encode(struct tpq_buf *out, const uint32_t *values, size_t n, int bit_width);
 
-/* Same, for 8-bit values (definition/repetition levels). */
+/* Same, for 8-bit values (definition/repetition levels), choosing runs its
+ * own way (see above): same values after decoding, not the same bytes. */
 void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width);
 
 /* Decodes exactly n values from p[0..len) into values. Sets *used to the bytes

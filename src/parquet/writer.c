@@ -6,24 +6,33 @@
  * every page starts at a row boundary: the offset index's first_row_index is
  * exact and readers may skip pages without reassembling rows across them.
  *
- * Dictionary: a column starts dictionary-encoded. Its dictionary is an
- * open-addressing table of (offset, length) into a byte arena. When the
- * dictionary's PLAIN size passes dict_max_bytes (checked at row boundaries),
- * or when the first page shows the values are nearly all distinct, the page
- * is cut and the rest of the chunk is PLAIN: the pages already written keep
- * their indices into the dictionary page, which is written first at chunk end.
+ * Dictionary: a column starts dictionary-encoded. Its entries are records
+ * in one arena (see struct dict), found through an open-addressing table of
+ * tagged slots. When the dictionary's PLAIN size passes dict_max_bytes
+ * (checked at row boundaries), or when the first page shows the values are
+ * nearly all distinct, the page is cut and the rest of the chunk is PLAIN:
+ * the pages already written keep their indices into the dictionary page,
+ * which is written first at chunk end.
  *
  * Statistics: min/max per page and per chunk in the type's order (signed
  * integers, unsigned bytewise strings, false < true); string bounds are
  * truncated to stats_max_len on a UTF-8 boundary, the max rounded up by
  * incrementing its last ASCII byte so it stays an upper bound. A value is
- * compared only when it differs from the previous one of its column, which
- * makes the common runs of equal strings cheap.
+ * compared only when it differs from the previous one of its column (and,
+ * dictionary-encoded, only the first time a page sees it), which makes the
+ * common runs of equal strings cheap.
+ *
+ * Speed, for CloudTrail's 71 columns with most fields absent in any record:
+ * what a put costs is mostly cache misses, so the put path touches a
+ * column's first cache lines, one dictionary slot and one record; Bloom
+ * hashes are appended to a list, not a hash set; the buffers survive
+ * tpq_pw_reset, so a worker grows them (and faults them in) once.
  *
  * Row group close: dictionary page then data pages of column 0, then of
  * column 1, ..., then the row group's Bloom filters. Column and offset indexes
  * wait in memory (a few bytes per page) until finish writes them before the
- * footer. Nothing here depends on time or threads, so output is reproducible. */
+ * footer. Nothing here depends on time, threads or what the writer wrote
+ * before a reset, so output is reproducible. */
 #include "parquet/writer.h"
 
 #include <stdio.h>
@@ -89,60 +98,87 @@ struct chunk_index {
 	int32_t ci_len, oi_len;
 };
 
-/* A dictionary entry: its value in the byte arena, the last page
- * (col->page_seq) it was seen in, and the low half of its hash (with the
- * slot's tag, the whole hash: growing the table rehashes nothing). */
-struct dent {
-	uint32_t off, len;
-	uint32_t mark;
-	uint32_t hash_lo;
-};
+/* The dictionary keeps its entries in one arena, in index order, each a
+ * record aligned to 8 bytes:
+ *
+ *   u32 len | u32 index | u32 mark | u32 hash_lo | len bytes (the PLAIN image:
+ *   string bytes, or 4/8 little-endian int bytes) | padding
+ *
+ * mark is the last page (col->page_seq) the entry was seen in; hash_lo the
+ * low half of its hash. A slot holds the hash's high half as a tag and the
+ * record's offset / 8 + 1: a probe whose tag matches reads one record and
+ * nothing else (one cache miss fewer than an entry array beside the bytes),
+ * and growing the table rehashes nothing. */
+#define DREC_HDR 16
 
 struct dict {
-	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (entry index + 1) */
+	uint64_t *slots;         /* 0 = empty, else hash's high half << 32 | (offset / 8 + 1) */
 	size_t n_slots;          /* power of two */
-	struct tpq_buf bytes;    /* values back to back (PLAIN images: ints as 4 or 8 bytes) */
-	struct dent *ents;
-	size_t n, cap;
+	struct tpq_buf bytes;    /* the records */
+	size_t n;                /* entries */
 	size_t plain_size;       /* the dictionary page's PLAIN size */
 };
 
-struct bloom_set {
-	uint64_t *slots;         /* hash values, 0 = empty (hash 0 kept in has_zero) */
-	size_t n_slots, n;
-	bool has_zero;
+static inline uint32_t drec_get(const struct dict *d, size_t off, size_t field)
+{
+	uint32_t v;
+	memcpy(&v, d->bytes.p + off + 4 * field, 4);
+	return v;
+}
+
+static inline void drec_set(struct dict *d, size_t off, size_t field, uint32_t v)
+{
+	memcpy(d->bytes.p + off + 4 * field, &v, 4);
+}
+
+enum { DREC_LEN, DREC_INDEX, DREC_MARK, DREC_HASH };
+
+/* A chunk's Bloom hashes (XXH64 of each value new to the chunk's dictionary,
+ * or of each value of a PLAIN page that differs from the previous one). They
+ * are appended, a sequential write, where a hash set costs a cache miss per
+ * new value; when the list fills it is sorted and deduplicated (growing only
+ * if that frees less than half), and at chunk end the distinct count sizes
+ * the filter, exactly as a set's would. */
+struct bloom_list {
+	uint64_t *h;
+	size_t n, cap;
 };
 
+/* A leaf column. The fields every put touches come first, so that a row's
+ * puts (one or more per column, 71 columns for CloudTrail) find each
+ * column's hot state in two cache lines rather than spread over several. */
 struct col {
-	const struct tpq_schema_node *node;
-	int max_def, max_rep;
-	enum tpq_type type;
-	bool want_dict, want_bloom, want_stats;
-	bool delta;              /* DELTA_BINARY_PACKED data pages (INT32/INT64) */
-	/* the page being filled */
+	/* the page being filled: levels, dictionary indices */
 	uint8_t *defs, *reps;
 	size_t n_levels, cap_levels;
+	int64_t row_starts;      /* entries with repetition level 0: rows begun */
 	size_t n_values;         /* non-null values in the page */
 	uint32_t *idx;
 	size_t n_idx, cap_idx;
-	struct tpq_buf plain;    /* PLAIN values (BOOLEAN: one byte per value, packed at cut) */
-	int64_t page_first_row;
-	int64_t row_starts;      /* entries with repetition level 0: rows begun */
+	int16_t max_def, max_rep;
+	enum tpq_type type;
 	uint32_t page_seq;       /* number of the page being filled, from 1 */
-	bool page_has_bounds;
-	struct bound page_min, page_max;
+	bool dict_on;            /* still dictionary-encoding */
+	bool want_bloom, want_stats;
 	/* The page's previous value, so that a repeat (common in CloudTrail
 	 * columns) costs one comparison: BYTE_ARRAY compares with its bytes where
-	 * they already are (dictionary entry last_e, or last_off in plain), other
-	 * types with last_i. */
+	 * they already are (its dictionary record at last_off, or its place in
+	 * plain at last_off), other types with last_i. */
 	bool have_last;
 	uint32_t last_e;
 	size_t last_off, last_len;
 	int64_t last_i;
-	/* the chunk */
-	bool dict_on;            /* still dictionary-encoding */
-	bool dict_fallback;
 	struct dict dict;
+	struct tpq_buf plain;    /* PLAIN values (BOOLEAN: one byte per value, packed at cut) */
+	/* colder: the first sight of a value in a page, page cuts, the chunk */
+	bool page_has_bounds;
+	struct bound page_min, page_max;
+	struct bloom_list bloom;
+	const struct tpq_schema_node *node;
+	bool want_dict;
+	bool delta;              /* DELTA_BINARY_PACKED data pages (INT32/INT64) */
+	bool dict_fallback;
+	int64_t page_first_row;
 	struct tpq_buf pages;    /* finished data pages: header + compressed body */
 	struct page_meta *pm;
 	size_t n_pm, cap_pm;
@@ -152,7 +188,6 @@ struct col {
 	int64_t chunk_nulls;
 	bool chunk_has_bounds;
 	struct bound chunk_min, chunk_max;
-	struct bloom_set bloom;
 };
 
 struct rg_meta {
@@ -174,6 +209,8 @@ struct tpq_pw {
 	int64_t rows, rg_rows;
 	int64_t rg_first_row;
 	size_t started;          /* columns that began the current row */
+	uint64_t *sort_tmp;      /* radix sort space for Bloom hash lists */
+	size_t sort_cap;
 	int16_t *node_def_lim;   /* per schema node: the lowest max_def, max_rep of its leaves */
 	int16_t *node_rep_lim;
 	struct rg_meta *rgs;
@@ -212,16 +249,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* ---- hashing for the dictionary and Bloom sets ---- */
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 /* Host-order loads; the hash only has to be the same within one process. */
 static inline uint64_t rd64(const uint8_t *p)
@@ -318,47 +345,65 @@ static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return true;
 }
 
-static int bloom_add(struct bloom_set *s, uint64_t h)
+/* Sorts h[0..n) (LSD radix, 8 bits a pass, through tmp of n entries; the
+ * hashes are uniform, so every pass is a plain scatter) and drops repeats.
+ * Returns the distinct count. */
+static size_t sort_unique(uint64_t *h, size_t n, uint64_t *tmp)
 {
-	if (h == 0) {
-		s->has_zero = true;
-		return 0;
-	}
-	if ((s->n + 1) * 2 > s->n_slots) {
-		size_t ns = s->n_slots ? s->n_slots * 2 : 1024;
-		uint64_t *nsl = calloc(ns, sizeof(uint64_t));
-		if (!nsl)
-			return -1;
-		for (size_t i = 0; i < s->n_slots; i++) {
-			uint64_t v = s->slots[i];
-			if (!v)
-				continue;
-			size_t j = mix64(v) & (ns - 1);
-			while (nsl[j])
-				j = (j + 1) & (ns - 1);
-			nsl[j] = v;
+	uint64_t *a = h, *b = tmp;
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t cnt[256] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 0xff]++;
+		size_t sum = 0;
+		for (int k = 0; k < 256; k++) {
+			size_t t = cnt[k];
+			cnt[k] = sum;
+			sum += t;
 		}
-		free(s->slots);
-		s->slots = nsl;
-		s->n_slots = ns;
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i] >> shift) & 0xff]++] = a[i];
+		uint64_t *t = a;
+		a = b;
+		b = t;
 	}
-	size_t j = mix64(h) & (s->n_slots - 1);
-	while (s->slots[j]) {
-		if (s->slots[j] == h)
+	/* eight passes: the sorted keys are back in h */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || h[m - 1] != h[i])
+			h[m++] = h[i];
+	return m;
+}
+
+__attribute__((noinline)) static int bloom_make_room(struct tpq_pw *w, struct bloom_list *s)
+{
+	if (s->n > 0) {
+		if (w->sort_cap < s->n) {
+			uint64_t *t = realloc(w->sort_tmp, s->n * sizeof(uint64_t));
+			if (!t)
+				return -1;
+			w->sort_tmp = t;
+			w->sort_cap = s->n;
+		}
+		s->n = sort_unique(s->h, s->n, w->sort_tmp);
+		if (s->n * 2 <= s->cap)
 			return 0;
-		j = (j + 1) & (s->n_slots - 1);
 	}
-	s->slots[j] = h;
-	s->n++;
+	size_t c = s->cap ? s->cap * 2 : 1024;
+	uint64_t *nh = realloc(s->h, c * sizeof(uint64_t));
+	if (!nh)
+		return -1;
+	s->h = nh;
+	s->cap = c;
 	return 0;
 }
 
-static void bloom_set_reset(struct bloom_set *s)
+static inline int bloom_add(struct tpq_pw *w, struct bloom_list *s, uint64_t h)
 {
-	if (s->slots)
-		memset(s->slots, 0, s->n_slots * sizeof(uint64_t));
-	s->n = 0;
-	s->has_zero = false;
+	if (s->n == s->cap && bloom_make_room(w, s))
+		return -1;
+	s->h[s->n++] = h;
+	return 0;
 }
 
 __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
@@ -371,7 +416,8 @@ __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 		uint64_t v = d->slots[i];
 		if (!v)
 			continue;
-		size_t j = d->ents[(uint32_t)v - 1].hash_lo & (ns - 1);
+		size_t off = ((size_t)(uint32_t)v - 1) * 8;
+		size_t j = drec_get(d, off, DREC_HASH) & (ns - 1);
 		while (nsl[j])
 			j = (j + 1) & (ns - 1);
 		nsl[j] = v;
@@ -382,22 +428,10 @@ __attribute__((noinline)) static int dict_grow_slots(struct dict *d)
 	return 0;
 }
 
-__attribute__((noinline)) static int dict_grow_ents(struct dict *d)
-{
-	if (d->n >= UINT32_MAX - 1)
-		return -1;
-	size_t c = d->cap ? d->cap * 2 : 256;
-	struct dent *ne = realloc(d->ents, c * sizeof(struct dent));
-	if (!ne)
-		return -1;
-	d->ents = ne;
-	d->cap = c;
-	return 0;
-}
-
-/* Returns the dictionary index of value (p, n) with hash h, adding it if new
- * (*fresh says so); -1 on OOM. A slot's tag (the hash's high half) is checked
- * before the entry is touched, the length before the bytes. */
+/* Returns the offset of the record of value (p, n) with hash h, adding it if
+ * new (*fresh says so); -1 on OOM or past the limits (2^32 - 2 entries,
+ * 32 GiB of records). The slot's tag is checked before the record is read,
+ * the length before the bytes. */
 static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint64_t h, bool *fresh)
 {
 	if ((d->n + 1) * 2 > d->n_slots && dict_grow_slots(d))
@@ -409,28 +443,30 @@ static inline int64_t dict_lookup(struct dict *d, const void *p, size_t n, uint6
 		if (!s)
 			break;
 		if ((s & 0xffffffff00000000ULL) == tag) {
-			uint32_t e = (uint32_t)s - 1;
-			const struct dent *de = &d->ents[e];
-			if (de->len == n && bytes_equal(d->bytes.p + de->off, p, n)) {
+			size_t off = ((size_t)(uint32_t)s - 1) * 8;
+			if (drec_get(d, off, DREC_LEN) == n &&
+			    bytes_equal(d->bytes.p + off + DREC_HDR, p, n)) {
 				*fresh = false;
-				return e;
+				return (int64_t)off;
 			}
 		}
 		j = (j + 1) & mask;
 	}
-	if (d->bytes.len + n > UINT32_MAX || (d->n == d->cap && dict_grow_ents(d)))
+	size_t off = d->bytes.len, rec = (DREC_HDR + n + 7) & ~(size_t)7;
+	if (d->n >= UINT32_MAX - 1 || off / 8 + 1 >= UINT32_MAX || rec > ((size_t)1 << 34) ||
+	    tpq_buf_reserve(&d->bytes, rec))
 		return -1;
-	struct dent *de = &d->ents[d->n];
-	de->off = (uint32_t)d->bytes.len;
-	de->len = (uint32_t)n;
-	de->mark = 0;
-	de->hash_lo = (uint32_t)h;
-	tpq_buf_put(&d->bytes, p, n);
-	if (d->bytes.err)
-		return -1;
-	d->slots[j] = tag | ((uint64_t)d->n + 1);
+	uint32_t hdr[4] = {(uint32_t)n, (uint32_t)d->n, 0, (uint32_t)h};
+	uint8_t *r = d->bytes.p + off;
+	memcpy(r, hdr, DREC_HDR);
+	if (n)
+		memcpy(r + DREC_HDR, p, n);
+	memset(r + DREC_HDR + n, 0, rec - DREC_HDR - n);
+	d->bytes.len += rec;
+	d->slots[j] = tag | ((uint64_t)(off / 8) + 1);
+	d->n++;
 	*fresh = true;
-	return (int64_t)d->n++;
+	return (int64_t)off;
 }
 
 static void dict_reset(struct dict *d)
@@ -593,14 +629,13 @@ static void col_release(struct col *c)
 	tpq_buf_release(&c->chunk_max.b);
 	free(c->dict.slots);
 	tpq_buf_release(&c->dict.bytes);
-	free(c->dict.ents);
 	tpq_buf_release(&c->pages);
 	for (size_t i = 0; i < c->n_pm; i++) {
 		free(c->pm[i].min);
 		free(c->pm[i].max);
 	}
 	free(c->pm);
-	free(c->bloom.slots);
+	free(c->bloom.h);
 }
 
 struct tpq_pw *tpq_pw_new(const struct tpq_schema *schema, const struct tpq_pw_options *opt,
@@ -809,6 +844,25 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 			return;
 }
 
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep)
+{
+	if (w->err)
+		return;
+	if (first_col < 0 || n_cols < 0 || (size_t)first_col + (size_t)n_cols > w->n_cols) {
+		fail(w, TPQ_EINVAL, "column range out of range");
+		return;
+	}
+	struct col *c = &w->cols[first_col], *end = c + n_cols;
+	for (; c < end; c++) {
+		if ((unsigned)def >= (unsigned)c->max_def || (unsigned)rep > (unsigned)c->max_rep) {
+			fail(w, TPQ_EINVAL, "definition or repetition level out of range");
+			return;
+		}
+		if (!push_level(w, c, def, rep))
+			return;
+	}
+}
+
 static inline bool idx_room(struct tpq_pw *w, struct col *c)
 {
 	if (c->n_idx < c->cap_idx)
@@ -828,9 +882,9 @@ static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, i
 	if (!idx_room(w, c))
 		return;
 	if (c->have_last) {
-		const struct dent *le = &d->ents[c->last_e];
 		bool same = c->type == TPQ_T_BYTE_ARRAY
-				    ? le->len == n && bytes_equal(d->bytes.p + le->off, p, n)
+				    ? drec_get(d, c->last_off, DREC_LEN) == n &&
+					      bytes_equal(d->bytes.p + c->last_off + DREC_HDR, p, n)
 				    : c->last_i == iv;
 		if (same) {
 			c->idx[c->n_idx++] = c->last_e;
@@ -838,24 +892,25 @@ static void put_dict(struct tpq_pw *w, struct col *c, const void *p, size_t n, i
 		}
 	}
 	bool fresh;
-	int64_t e = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
-	if (e < 0) {
+	int64_t off = dict_lookup(d, p, n, dict_hash(p, n), &fresh);
+	if (off < 0) {
 		fail(w, TPQ_ENOMEM, "out of memory growing a dictionary");
 		return;
 	}
-	c->idx[c->n_idx++] = (uint32_t)e;
+	uint32_t e = drec_get(d, (size_t)off, DREC_INDEX);
+	c->idx[c->n_idx++] = e;
 	c->have_last = true;
-	c->last_e = (uint32_t)e;
+	c->last_e = e;
+	c->last_off = (size_t)off;
 	c->last_i = iv;
 	if (fresh)
 		d->plain_size += n + (c->type == TPQ_T_BYTE_ARRAY ? 4 : 0);
-	struct dent *de = &d->ents[e];
-	if (de->mark == c->page_seq)
+	if (drec_get(d, (size_t)off, DREC_MARK) == c->page_seq)
 		return;
-	de->mark = c->page_seq;
+	drec_set(d, (size_t)off, DREC_MARK, c->page_seq);
 	if (c->want_stats)
 		bounds_update(c->type, &c->page_has_bounds, &c->page_min, &c->page_max, p, n, iv);
-	if (fresh && c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0)))
+	if (fresh && c->want_bloom && bloom_add(w, &c->bloom, tpq_xxh64(p, n, 0)))
 		fail(w, TPQ_ENOMEM, "out of memory");
 }
 
@@ -890,7 +945,7 @@ static void put_plain(struct tpq_pw *w, struct col *c, const void *p, size_t n, 
 		return;
 	c->have_last = true;
 	c->last_i = iv;
-	if (c->want_bloom && bloom_add(&c->bloom, tpq_xxh64(p, n, 0))) {
+	if (c->want_bloom && bloom_add(w, &c->bloom, tpq_xxh64(p, n, 0))) {
 		fail(w, TPQ_ENOMEM, "out of memory");
 		return;
 	}
@@ -1338,11 +1393,13 @@ static enum tpq_status write_dict_page(struct tpq_pw *w, struct col *c, int64_t 
 {
 	struct tpq_buf *s = &w->scratch;
 	tpq_buf_reset(s);
-	for (size_t e = 0; e < c->dict.n; e++) {
-		const struct dent *de = &c->dict.ents[e];
+	const struct dict *d = &c->dict;
+	for (size_t off = 0; off < d->bytes.len;) {
+		uint32_t len = drec_get(d, off, DREC_LEN);
 		if (c->type == TPQ_T_BYTE_ARRAY)
-			tpq_buf_put_le32(s, de->len);
-		tpq_buf_put(s, c->dict.bytes.p + de->off, de->len);
+			tpq_buf_put_le32(s, len);
+		tpq_buf_put(s, d->bytes.p + off + DREC_HDR, len);
+		off += (DREC_HDR + len + 7) & ~(size_t)7;
 	}
 	size_t uncompressed = s->len;
 	enum tpq_status st = compress_scratch(w);
@@ -1373,18 +1430,28 @@ static enum tpq_status write_bloom(struct tpq_pw *w, struct col *c, struct tpq_c
 {
 	/* An all-null chunk still gets a (minimal, empty) filter: it lets
 	 * engines skip the chunk for any equality predicate. */
-	uint64_t ndv = c->bloom.n + c->bloom.has_zero;
+	struct bloom_list *bl = &c->bloom;
+	if (bl->n > 0) {
+		if (w->sort_cap < bl->n) {
+			uint64_t *t = realloc(w->sort_tmp, bl->n * sizeof(uint64_t));
+			if (!t) {
+				fail(w, TPQ_ENOMEM, "out of memory for a Bloom filter");
+				return w->err;
+			}
+			w->sort_tmp = t;
+			w->sort_cap = bl->n;
+		}
+		bl->n = sort_unique(bl->h, bl->n, w->sort_tmp);
+	}
+	uint64_t ndv = bl->n;
 	struct tpq_bloom bf;
 	uint32_t nbytes = tpq_bloom_optimal_bytes(ndv, w->opt.bloom_fpp, w->opt.bloom_max_bytes);
 	if (tpq_bloom_init(&bf, nbytes)) {
 		fail(w, TPQ_ENOMEM, "out of memory for a Bloom filter");
 		return w->err;
 	}
-	for (size_t i = 0; i < c->bloom.n_slots; i++)
-		if (c->bloom.slots[i])
-			tpq_bloom_insert(&bf, c->bloom.slots[i]);
-	if (c->bloom.has_zero)
-		tpq_bloom_insert(&bf, 0);
+	for (size_t i = 0; i < bl->n; i++)
+		tpq_bloom_insert(&bf, bl->h[i]);
 	struct tpq_bloom_filter_header bh = {.num_bytes = (int32_t)bf.num_bytes};
 	tpq_buf_reset(&w->hdr);
 	tpq_meta_put_bloom_filter_header(&w->hdr, &bh);
@@ -1417,7 +1484,7 @@ static void col_chunk_reset(struct col *c)
 	c->page_first_row = 0;
 	c->have_last = false;
 	dict_reset(&c->dict);
-	bloom_set_reset(&c->bloom);
+	c->bloom.n = 0;
 }
 
 static enum tpq_status flush_row_group(struct tpq_pw *w)
@@ -1767,13 +1834,9 @@ enum tpq_status tpq_pw_finish(struct tpq_pw *w, uint64_t *bytes, struct tpq_erro
 	return TPQ_OK;
 }
 
-void tpq_pw_free(struct tpq_pw *w)
+/* Frees what the finished row groups' metadata owns. */
+static void rgs_release(struct tpq_pw *w)
 {
-	if (!w)
-		return;
-	for (size_t i = 0; i < w->n_cols && w->cols; i++)
-		col_release(&w->cols[i]);
-	free(w->cols);
 	for (size_t r = 0; r < w->n_rgs; r++) {
 		struct rg_meta *rm = &w->rgs[r];
 		for (size_t i = 0; i < rm->rg.n_columns; i++) {
@@ -1793,6 +1856,46 @@ void tpq_pw_free(struct tpq_pw *w)
 		free(rm->rg.columns);
 		free(rm->ci);
 	}
+	w->n_rgs = 0;
+}
+
+enum tpq_status tpq_pw_reset(struct tpq_pw *w, struct tpq_sink *sink, struct tpq_error *err)
+{
+	if (!sink)
+		return tpq_error_set(err, TPQ_EINVAL, "writer reset needs a sink");
+	rgs_release(w);
+	for (size_t i = 0; i < w->n_cols; i++) {
+		struct col *c = &w->cols[i];
+		c->n_levels = c->n_values = c->n_idx = 0;
+		tpq_buf_reset(&c->plain);
+		c->page_has_bounds = false;
+		c->row_starts = 0;
+		c->page_seq++;
+		col_chunk_reset(c);
+	}
+	w->rows = w->rg_rows = w->rg_first_row = 0;
+	w->started = 0;
+	w->err = TPQ_OK;
+	tpq_error_clear(&w->error);
+	w->finished = false;
+	w->sink = sink;
+	enum tpq_status st = tpq_sink_write(sink, "PAR1", 4, &w->error);
+	if (st) {
+		w->err = st;
+		if (err && !err->status)
+			*err = w->error;
+	}
+	return st;
+}
+
+void tpq_pw_free(struct tpq_pw *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_cols && w->cols; i++)
+		col_release(&w->cols[i]);
+	free(w->cols);
+	rgs_release(w);
 	free(w->rgs);
 	for (size_t i = 0; i < w->n_kv; i++) {
 		free(w->kv[i].key);
@@ -1802,6 +1905,7 @@ void tpq_pw_free(struct tpq_pw *w)
 	free(w->created_by);
 	free(w->node_def_lim);
 	free(w->node_rep_lim);
+	free(w->sort_tmp);
 	if (w->own_codec)
 		tpq_codec_ctx_free(w->codec);
 	tpq_buf_release(&w->scratch);

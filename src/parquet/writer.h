@@ -8,6 +8,8 @@
  *   tpq_pw_put_*(w, c, rep, value)      a present value (definition level D)
  *   tpq_pw_put_null(w, c, def, rep)     no value, with def < D saying which
  *                                       ancestor was the first absent one
+ *   tpq_pw_put_null_node / _null_cols   the same for every leaf of a subtree,
+ *                                       or of a run of columns, in one call
  *
  * and once every column has its entries for the row, tpq_pw_end_row. Value
  * puts never fail immediately: errors are sticky and reported by end_row or
@@ -71,6 +73,10 @@ void tpq_pw_put_i64(struct tpq_pw *w, int col, int rep, int64_t v);
 void tpq_pw_put_bool(struct tpq_pw *w, int col, int rep, bool v);
 /* tpq_pw_put_null for every leaf under schema node `node`. */
 void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep);
+/* tpq_pw_put_null(w, c, def, rep) for each column c in first_col ..
+ * first_col + n_cols - 1: a run of absent sibling fields in one call (their
+ * leaves are consecutive columns and all take the parent's level). */
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep);
 
 /* Ends the current row; may close a row group (and so write to the sink). */
 enum tpq_status tpq_pw_end_row(struct tpq_pw *w);
@@ -81,6 +87,14 @@ size_t tpq_pw_buffered_bytes(const struct tpq_pw *w);
 /* Closes the last row group, writes indexes and the footer, closes the sink.
  * *bytes (may be NULL) receives the file size. */
 enum tpq_status tpq_pw_finish(struct tpq_pw *w, uint64_t *bytes, struct tpq_error *err);
+/* Starts a new file on `sink` (borrowed, as in tpq_pw_new) with the same
+ * schema and options, keeping the buffers the writer has grown, so that a
+ * worker writing one file after another allocates (and faults in) its memory
+ * once. Allowed after tpq_pw_finish, or after an error (the unfinished file
+ * is abandoned: its sink is the caller's). The new file's bytes are the same
+ * as a new writer's. Writes PAR1 to the sink; on failure the writer keeps
+ * that error until the next reset. */
+enum tpq_status tpq_pw_reset(struct tpq_pw *w, struct tpq_sink *sink, struct tpq_error *err);
 /* Frees the writer (not the sink). Safe after an error; the output is then incomplete. */
 void tpq_pw_free(struct tpq_pw *w);
 

@@ -72,14 +72,38 @@ static inline void tpq_buf_put_uleb(struct tpq_buf *b, uint64_t v)
 	tpq_buf_put(b, t, n);
 }
 
+/* Little-endian loads and stores at any alignment: one instruction on a
+ * little-endian host, bytes elsewhere. */
 static inline uint32_t tpq_le32(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+#else
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
 }
 
 static inline uint64_t tpq_le64(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+#else
 	return (uint64_t)tpq_le32(p) | (uint64_t)tpq_le32(p + 4) << 32;
+#endif
+}
+
+static inline void tpq_store_le64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	for (int b = 0; b < 8; b++)
+		p[b] = (uint8_t)(v >> (8 * b));
+#endif
 }
 
 #endif

@@ -1,12 +1,14 @@
 /* A recording fake of the Parquet writer's value API (parquet/writer.h), for
  * the shredder's tests and fuzzer. Include it in exactly one translation unit
  * of a program that does not link the real writer: it defines
- * tpq_pw_put_null, _bytes, _i32, _i64, _bool and _null_node.
+ * tpq_pw_put_null, _bytes, _i32, _i64, _bool, _null_node and _null_cols.
  *
- * Every put is recorded as (column, def, rep, value); put_null_node expands
- * to its leaves. fake_pw_col() formats one column's entries of the current
- * row as "r<rep>d<def>=<value>" separated by spaces (value: the bytes, an
- * integer, true/false, or null), so tests assert exact levels and values.
+ * Every put is recorded as (column, def, rep, value); put_null_node and
+ * put_null_cols expand to their leaves (an empty range is a defect: the
+ * shredder never sends one). fake_pw_col() formats one column's entries of
+ * the current row as "r<rep>d<def>=<value>" separated by spaces (value: the
+ * bytes, an integer, true/false, or null), so tests assert exact levels and
+ * values.
  * fake_pw_check_row() checks that the row is well formed Dremel. */
 #ifndef TPQ_TEST_FAKE_PW_H
 #define TPQ_TEST_FAKE_PW_H
@@ -168,6 +170,16 @@ void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 	if (def > n->max_def)
 		fake_bad(w, "null_node def above the node's", node, def, rep);
 	for (int c = n->first_leaf; c < n->first_leaf + n->n_leaves; c++)
+		fake_push(w, c, def, rep, FAKE_NULL);
+}
+
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep)
+{
+	if (first_col < 0 || n_cols < 1 || (size_t)first_col + (size_t)n_cols > w->s->n_leaves) {
+		fake_bad(w, "no such column range", first_col, def, rep);
+		return;
+	}
+	for (int c = first_col; c < first_col + n_cols; c++)
 		fake_push(w, c, def, rep, FAKE_NULL);
 }
 

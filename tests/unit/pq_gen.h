@@ -281,10 +281,16 @@ static void shred_nulls(struct pcase *k, struct tn *n, int d, int r, bool emit)
 
 static void put_nulls(struct pcase *k, struct tn *n, int d, int r)
 {
-	if (n->kind != K_LEAF && rnd(2)) {
+	unsigned how = rnd(3);
+	if (n->kind != K_LEAF && how == 0) {
 		/* the writer's helper for a whole subtree (a LIST/MAP's snode is its inner
 		 * group; every leaf under it is a leaf under the outer node too) */
 		tpq_pw_put_null_node(k->w, n->snode, d, r);
+		shred_nulls(k, n, d, r, false);
+	} else if (how == 1) {
+		/* the same leaves as a column range (a leaf: a range of one) */
+		const struct tpq_schema_node *sn = &k->schema.nodes[n->snode];
+		tpq_pw_put_null_cols(k->w, sn->first_leaf, sn->n_leaves, d, r);
 		shred_nulls(k, n, d, r, false);
 	} else {
 		shred_nulls(k, n, d, r, true);

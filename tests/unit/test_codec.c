@@ -182,6 +182,40 @@ TEST(roundtrip_all_codecs)
 	tpq_codec_ctx_free(c);
 }
 
+/* A context's output depends only on (codec, level, input): a context used
+ * at other levels first (the page-fit levels 1..3 set parameters that level
+ * 4 and up must not inherit) gives the bytes a new one gives. The writer's determinism across
+ * threads rests on this, since workers share contexts across files. */
+TEST(zstd_context_history)
+{
+	/* (rng_state restored: later tests' bit flips depend on the sequence) */
+	uint64_t saved = rng_state;
+	uint8_t *text = texty_bytes(300000);
+	rng_state = saved;
+	static const int levels[] = {0, 1, 3, 4};
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		struct tpq_codec_ctx *fresh = tpq_codec_ctx_new(), *used = tpq_codec_ctx_new();
+		struct tpq_buf a, b;
+		tpq_buf_init(&a);
+		tpq_buf_init(&b);
+		ASSERT_EQ(tpq_codec_compress(fresh, TPQ_CODEC_ZSTD, levels[i], text, 300000, &a, NULL),
+			  TPQ_OK);
+		ASSERT_EQ(tpq_codec_compress(used, TPQ_CODEC_ZSTD, 1, text, 100000, &b, NULL), TPQ_OK);
+		ASSERT_EQ(tpq_codec_compress(used, TPQ_CODEC_ZSTD, 19, text, 100000, &b, NULL), TPQ_OK);
+		tpq_buf_reset(&b);
+		ASSERT_EQ(tpq_codec_compress(used, TPQ_CODEC_ZSTD, levels[i], text, 300000, &b, NULL),
+			  TPQ_OK);
+		ASSERT_EQ(a.len, b.len);
+		if (a.len == b.len)
+			ASSERT_MEM_EQ(a.p, b.p, a.len);
+		tpq_buf_release(&a);
+		tpq_buf_release(&b);
+		tpq_codec_ctx_free(fresh);
+		tpq_codec_ctx_free(used);
+	}
+	free(text);
+}
+
 TEST(compress_errors)
 {
 	struct tpq_codec_ctx *c = tpq_codec_ctx_new();
@@ -523,6 +557,7 @@ int main(void)
 {
 	RUN(names);
 	RUN(roundtrip_all_codecs);
+	RUN(zstd_context_history);
 	RUN(compress_errors);
 	RUN(decompress_damaged);
 	RUN(gzip_page_two_members);

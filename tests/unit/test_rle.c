@@ -122,6 +122,46 @@ TEST(mixed_runs_bytes)
 	tpq_buf_release(&b);
 }
 
+/* The levels encoder's choices, byte by byte: runs from group boundaries,
+ * RLE only where it saves bytes (or reaches the end), packing by squeeze8. */
+TEST(levels_bytes)
+{
+	struct {
+		int w;
+		size_t n;
+		uint8_t v[48];
+		size_t out_len;
+		uint8_t out[8];
+	} cases[] = {
+		/* w 2, one group: 1 | 2<<2 | 3<<4 | 0<<6 = 0x39 */
+		{2, 8, {1, 2, 3, 0, 1, 2, 3, 0}, 3, {0x03, 0x39, 0x39}},
+		/* 0 x3, 1 x40, 0 x5: the run starts at the second group (35 values) */
+		{1, 48, {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+			 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+		 6, {0x03, 0xf8, 0x46, 0x01, 0x03, 0x00}},
+		/* 1 x16, 0 x3: 16 bits of run cost less packed (3 bytes) than as RLE */
+		{1, 19, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, 4,
+		 {0x07, 0xff, 0xff, 0x00}},
+		/* a run to the end is RLE however short */
+		{1, 16, {0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 4, {0x03, 0xaa, 0x10, 0x01}},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct tpq_buf b;
+		tpq_buf_init(&b);
+		tpq_rle_encode_u8(&b, cases[k].v, cases[k].n, cases[k].w);
+		ASSERT_EQ(b.len, cases[k].out_len);
+		if (b.len == cases[k].out_len)
+			ASSERT_MEM_EQ(b.p, cases[k].out, b.len);
+		uint32_t got[48];
+		size_t used = 0;
+		ASSERT_EQ(tpq_rle_decode(b.p, b.len, cases[k].w, got, cases[k].n, &used), TPQ_OK);
+		ASSERT_EQ(used, b.len);
+		for (size_t i = 0; i < cases[k].n; i++)
+			ASSERT_EQ(got[i], cases[k].v[i]);
+		tpq_buf_release(&b);
+	}
+}
+
 TEST(width_zero)
 {
 	uint8_t lv[1000] = {0};
@@ -167,13 +207,18 @@ static void roundtrip_one(const uint32_t *v, size_t n, int w, int *failures)
 		++*failures;
 	}
 	if (w <= 8 && st == TPQ_OK) {
+		/* the levels encoder: its own runs, the same values back, and never
+		 * more than the uint32 encoder's bytes plus a header per group */
 		uint8_t *v8 = malloc(n + 1);
 		for (size_t i = 0; i < n; i++)
 			v8[i] = (uint8_t)v[i];
 		struct tpq_buf b8;
 		tpq_buf_init(&b8);
 		tpq_rle_encode_u8(&b8, v8, n, w);
-		if (b8.len != b.len || (b.len && memcmp(b8.p, b.p, b.len) != 0))
+		size_t used8 = 0;
+		if (tpq_buf_status(&b8) != TPQ_OK ||
+		    tpq_rle_decode(b8.p, b8.len, w, got, n, &used8) != TPQ_OK || used8 != b8.len ||
+		    (n && memcmp(got, v, n * sizeof(*v)) != 0) || b8.len > b.len + n / 8 + 8)
 			++*failures;
 		tpq_buf_release(&b8);
 		free(v8);
@@ -388,6 +433,7 @@ int main(void)
 	RUN(spec_bitpack_example);
 	RUN(rle_run_bytes);
 	RUN(mixed_runs_bytes);
+	RUN(levels_bytes);
 	RUN(width_zero);
 	RUN(roundtrip_all_widths);
 	RUN(roundtrip_run_positions);

@@ -9,7 +9,8 @@
  * (every codec, tiny pages and row groups, dictionary fallback, CRCs), reads
  * the file back and compares every level and value. The other tests pin
  * statistics, page indexes, encodings, Bloom filters, errors and
- * determinism on small hand-made files. */
+ * determinism on small hand-made files; the property test's determinism
+ * re-runs also reuse a writer through tpq_pw_reset. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -270,11 +271,36 @@ static uint8_t *run_case(unsigned seed, size_t *len, bool check)
 	opt.codec_ctx = share != prop_rerun ? prop_ctx : NULL;
 
 	sink = tpq_sink_mem_new();
-	k.w = tpq_pw_new(&k.schema, &opt, sink, &err);
+	/* The determinism re-run writes with a writer that already wrote (or
+	 * abandoned, or failed) another file, then tpq_pw_reset: same bytes. */
+	struct tpq_sink *junk = prop_rerun ? tpq_sink_mem_new() : NULL;
+	k.w = tpq_pw_new(&k.schema, &opt, junk ? junk : sink, &err);
 	if (!k.w) {
 		fprintf(stderr, "seed %u: writer: %s\n", seed, err.msg);
 		ASSERT_TRUE(0);
+		if (junk)
+			junk->free(junk);
 		goto free_sink;
+	}
+	if (junk) {
+		uint64_t saved = rng_state;
+		for (int64_t r = 0, n = 1 + rnd(50); r < n; r++) {
+			for (int i = 0; i < k.n_top; i++)
+				shred_field(&k, k.top[i], 0, 0);
+			tpq_pw_end_row(k.w);
+		}
+		unsigned how = rnd(3);
+		if (how == 0) {
+			ASSERT_EQ(tpq_pw_finish(k.w, NULL, &err), TPQ_OK);
+		} else if (how == 1) {
+			tpq_pw_put_null(k.w, 0, 1000, 0); /* an error, sticky until the reset */
+			ASSERT_EQ(tpq_pw_end_row(k.w), TPQ_EINVAL);
+		}
+		ASSERT_EQ(tpq_pw_reset(k.w, sink, &err), TPQ_OK);
+		junk->free(junk);
+		rng_state = saved;
+		for (int c = 0; c < k.n_cols; c++)
+			k.cols[c].n = k.cols[c].nv = k.cols[c].nb = 0;
 	}
 	int64_t rows = rnd(10) == 0 ? 300 + rnd(900) : 1 + rnd(120);
 	for (int64_t r = 0; r < rows; r++) {
@@ -779,6 +805,45 @@ TEST(bloom)
 	small_free(&s);
 }
 
+/* A PLAIN Bloom column repeats values across pages: its filter is sized by
+ * the distinct count (the writer's hash list is deduplicated as it fills and
+ * at chunk end), so 5,000 rows cycling through 300 values get the filter of
+ * 300 values, and find every one. */
+TEST(bloom_distinct_count)
+{
+	int32_t len[2] = {0};
+	for (int t = 0; t < 2; t++) {
+		struct small s = {0};
+		tpq_schema_init(&s.schema);
+		tpq_schema_string(&s.schema, 0, "id", TPQ_REQUIRED, TPQ_COL_BLOOM | TPQ_COL_NO_DICT);
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		opt.page_bytes = 1024; /* many pages */
+		small_open(&s, &opt);
+		int rows = t == 0 ? 5000 : 300;
+		for (int r = 0; r < rows; r++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "id-%d", (r * 7) % 300);
+			tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+		}
+		small_read(&s);
+		const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+		ASSERT_TRUE(md->has_bloom_filter_offset);
+		len[t] = md->bloom_filter_length;
+		int miss = 0;
+		for (int v = 0; v < 300; v++) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "id-%d", v);
+			miss += !tpq_pr_bloom_might_contain(s.pr, 0, 0, buf, (size_t)n);
+		}
+		ASSERT_EQ(miss, 0);
+		small_free(&s);
+	}
+	ASSERT_TRUE(len[0] > 0);
+	ASSERT_EQ(len[0], len[1]);
+}
+
 /* (f) error cases. */
 TEST(errors)
 {
@@ -817,6 +882,24 @@ TEST(errors)
 				tpq_pw_put_i32(s.w, 0, 1, 5);    /* rep above max_rep 0 */
 			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
 			ASSERT_TRUE(tpq_pw_finish(s.w, NULL, &err) != TPQ_OK);
+			small_free(&s);
+		}
+	}
+	{  /* column ranges: past the last column; a level too high for one of them */
+		for (int kase = 0; kase < 2; kase++) {
+			struct small s = {0};
+			tpq_schema_init(&s.schema);
+			tpq_schema_leaf(&s.schema, 0, "a", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+			int g = tpq_schema_group(&s.schema, 0, "g", TPQ_OPTIONAL);
+			tpq_schema_leaf(&s.schema, g, "b", TPQ_OPTIONAL, TPQ_T_INT32, NULL, 0);
+			struct tpq_pw_options opt;
+			tpq_pw_options_init(&opt);
+			small_open(&s, &opt);
+			if (kase == 0)
+				tpq_pw_put_null_cols(s.w, 0, 3, 0, 0);
+			else
+				tpq_pw_put_null_cols(s.w, 0, 2, 1, 0); /* "a" has max_def 1 */
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_EINVAL);
 			small_free(&s);
 		}
 	}
@@ -879,6 +962,7 @@ int main(void)
 	RUN(page_index);
 	RUN(encodings);
 	RUN(bloom);
+	RUN(bloom_distinct_count);
 	RUN(errors);
 	RUN(determinism);
 	return harness_done();
