@@ -969,12 +969,12 @@ static enum tpq_status record_files(struct run *r, struct tpq_error *err)
 		e.error = copy_err;
 		if (!bad)
 			bad = tpq_src_dir_set(f->sdir, &e);
-		free(copy_parts);
-		free(copy_err);
 		if (!bad && e.status == TPQ_SRC_REJECTED)
 			bad = tpq_state_rejected_set(r->state, f->key, e.error);
 		else if (!bad)
 			tpq_state_rejected_clear(r->state, f->key);
+		free(copy_parts);
+		free(copy_err); /* e.error points here: freed only after rejected_set copied it */
 		if (bad)
 			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		/* the root's newest delivery day */
