@@ -1,10 +1,13 @@
 # trailpq build. `make` builds the library and the command, `make check` runs
 # everything CI runs, `make SANITIZE=address,undefined check` does it under
 # ASan and UBSan. Objects go to build/ (build-san/ for sanitized builds).
+# `make FAULT=1` builds with fault injection (TPQ_FAULT, src/util/fault.h) but
+# without sanitizers, into build-fault/: the crash tests' binary.
 
 CC ?= cc
 SANITIZE ?=
-O ?= build$(if $(SANITIZE),-san)
+FAULT ?=
+O ?= build$(if $(SANITIZE),-san,$(if $(FAULT),-fault))
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter -Wvla -Wformat=2
@@ -15,7 +18,14 @@ CFLAGS += -std=c17 $(WARN) -pthread -fno-strict-aliasing
 ifneq ($(SANITIZE),)
   CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+# The binary the crash tests run with TPQ_FAULT: this build's when it has fault
+# injection, else build-fault/trailpq (made by the fault-bin target).
+ifneq ($(SANITIZE)$(FAULT),)
   CPPFLAGS += -DTPQ_FAULT_INJECTION=1
+  FAULT_BIN := $(O)/trailpq
+else
+  FAULT_BIN := build-fault/trailpq
 endif
 # The S3 client's HTTP, XML and hashing libraries, found by pkg-config (Debian 12:
 # libcurl4-openssl-dev, libexpat1-dev, libssl-dev); the plain names when it is absent.
@@ -34,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%_replay)
 
-.PHONY: all check unit interop fuzz-replay clean format bench-tools print-libs
+.PHONY: all check unit interop fuzz-replay clean format bench-tools print-libs fault-bin
 all: $(O)/libtrailpq.a $(O)/trailpq trailpq
 
 $(O)/%.o: %.c
@@ -50,7 +60,15 @@ $(O)/trailpq: $(CLI_OBJ) $(O)/libtrailpq.a
 
 # A convenience link at the top of the tree to the last plain build.
 trailpq: $(O)/trailpq
-	@if [ -z "$(SANITIZE)" ]; then ln -sf $(O)/trailpq trailpq; fi
+	@if [ -z "$(SANITIZE)$(FAULT)" ]; then ln -sf $(O)/trailpq trailpq; fi
+
+# The fault-injection binary, for the crash tests in `make interop`.
+ifneq ($(SANITIZE)$(FAULT),)
+fault-bin: $(FAULT_BIN)
+else
+fault-bin:
+	@$(MAKE) --no-print-directory FAULT=1 O=build-fault build-fault/trailpq
+endif
 
 $(O)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libtrailpq.a
 	@mkdir -p $(dir $@)
@@ -75,8 +93,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@fail=0; for t in $(FUZZ_REPLAY); do n=$$(basename $$t _replay); \
 	  $$t fuzz/corpus/$${n#fuzz_} || fail=1; done; exit $$fail
 
-interop: $(O)/trailpq
-	TRAILPQ=$(abspath $(O)/trailpq) bash tests/run_interop.sh
+interop: $(O)/trailpq fault-bin
+	TRAILPQ=$(abspath $(O)/trailpq) TRAILPQ_FAULT=$(abspath $(FAULT_BIN)) bash tests/run_interop.sh
 
 # What a program linking build/libtrailpq.a needs (the interop scripts ask for it).
 print-libs:
@@ -89,6 +107,6 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard src/*/*.h include/trailpq/*.h)
 
 clean:
-	rm -rf build build-san trailpq
+	rm -rf build build-san build-fault trailpq
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -261,6 +261,9 @@ int tpq_cmd_convert(int argc, char **argv)
 	if (st) {
 		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
 			       err.msg[0] ? err.msg : tpq_status_str(st));
+		for (int i = 0; i < prog.rejected; i++)
+			free(prog.lines[i]);
+		free(prog.lines);
 		return st == TPQ_ELOCKED ? 4 : 1;
 	}
 	double mb = (double)s.bytes_json / 1e6;

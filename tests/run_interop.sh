@@ -2,10 +2,12 @@
 # The interop suite: everything trailpq writes is read back by independent readers (DuckDB,
 # arrow-rs via parquet-wasm, hyparquet) and compared value by value with its source.
 #
-#   TRAILPQ=build/trailpq bash tests/run_interop.sh      (what `make interop` runs)
+#   TRAILPQ=build/trailpq TRAILPQ_FAULT=build-fault/trailpq bash tests/run_interop.sh
+#                                                        (what `make interop` runs)
 #
 # Steps:
-#   1. the harness's own tests: node --test tests/interop/test_*.mjs
+#   1. the harness's own tests: node --test tests/interop/test_*.mjs (test_incremental.mjs's
+#      crash tests also need TRAILPQ_FAULT, a binary with fault injection: `make FAULT=1`)
 #   2. `$TRAILPQ convert` of ../shared/corpus/dev, checked by tests/interop/check_lake.mjs
 #   3. `$TRAILPQ convert` of a generated bucket with every key layout, CloudTrail-Digest and
 #      Config files (../shared/bench/gen_cloudtrail.py), checked the same way: nothing but

@@ -14,9 +14,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { duckdbQuery, closeDuckDB } from './readers.mjs';
+import { ACCT, nameSeq, pad, ctKey, rec, recordsText, put, gz, walk, copyExcept, lakeGlob } from './bucket.mjs';
 
 const TRAILPQ = process.env.TRAILPQ;
 const SKIP = !TRAILPQ && process.env.TPQ_ALLOW_SKIP === '1' ? 'TRAILPQ is unset (TPQ_ALLOW_SKIP=1)' : false;
@@ -69,91 +69,6 @@ function checkLake(src, lake) {
 	const r = spawnSync(process.execPath, [CHECK_LAKE, src, lake, '--reader', 'duckdb', '--quiet'],
 		{ encoding: 'utf8', timeout: 60000 });
 	assert.equal(r.status, 0, `check_lake ${src} ${lake} failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-// ---- building buckets ----
-
-const ACCT = '111122223333';
-let nameSeq = 0;
-
-function pad(n, w = 2) {
-	return String(n).padStart(w, '0');
-}
-
-// The key of a CloudTrail object delivered on day y-m-d. `prefix` goes before AWSLogs,
-// `org` (o-...) after it.
-function ctKey({ prefix = '', org = '', account = ACCT, region = 'us-east-1', y = 2024, m = 3, d = 14,
-	ext = '.json.gz', folder = 'CloudTrail' } = {}) {
-	const id = (++nameSeq).toString(16).padStart(16, '0');
-	const stamp = `${y}${pad(m)}${pad(d)}T${pad(nameSeq % 24)}${pad(nameSeq % 60)}Z`;
-	const file = `${account}_${folder}_${region}_${stamp}_${id}${ext}`;
-	return [prefix, 'AWSLogs', org, account, folder, region, String(y), pad(m), pad(d), file]
-		.filter((s) => s).join('/');
-}
-
-// A plausible CloudTrail record; `over` replaces or adds keys.
-function rec(eventID, eventTime, over = {}) {
-	return {
-		eventVersion: '1.09',
-		userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${ACCT}:user/alice`,
-			accountId: ACCT, accessKeyId: 'AKIAEXAMPLE', userName: 'alice' },
-		eventTime,
-		eventSource: 's3.amazonaws.com',
-		eventName: 'GetObject',
-		awsRegion: 'us-east-1',
-		sourceIPAddress: '192.0.2.10',
-		userAgent: 'aws-cli/2.15.0',
-		requestParameters: { bucketName: 'b', key: `k/${eventID}` },
-		responseElements: null,
-		requestID: `REQ${eventID}`,
-		eventID,
-		readOnly: true,
-		resources: [{ ARN: 'arn:aws:s3:::b/k', type: 'AWS::S3::Object' }],
-		eventType: 'AwsApiCall',
-		managementEvent: false,
-		recipientAccountId: ACCT,
-		eventCategory: 'Data',
-		...over,
-	};
-}
-
-function recordsText(records) {
-	return JSON.stringify({ Records: records });
-}
-
-function put(root, key, bytes) {
-	const p = path.join(root, key);
-	fs.mkdirSync(path.dirname(p), { recursive: true });
-	fs.writeFileSync(p, bytes);
-	return key;
-}
-
-function gz(text) {
-	return zlib.gzipSync(Buffer.isBuffer(text) ? text : Buffer.from(text));
-}
-
-function walk(dir, rel = '', out = []) {
-	for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
-		const r = rel ? `${rel}/${d.name}` : d.name;
-		if (d.isDirectory()) walk(path.join(dir, d.name), r, out);
-		else out.push(r);
-	}
-	return out.sort();
-}
-
-function copyExcept(src, dst, skip) {
-	for (const rel of walk(src)) {
-		if (skip.has(rel)) continue;
-		put(dst, rel, fs.readFileSync(path.join(src, rel)));
-	}
-}
-
-function sqlStr(s) {
-	return `'${s.replaceAll("'", "''")}'`;
-}
-
-function lakeGlob(lake, table = 'cloudtrail') {
-	return sqlStr(`${lake}/${table}/**/*.parquet`);
 }
 
 async function lakeRows(lake, cols = 'eventid', order = 'eventid') {
