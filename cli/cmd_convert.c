@@ -22,6 +22,8 @@ static const char usage_text[] =
 	"  --compression C   zstd (default), snappy, gzip, lz4, none\n"
 	"  --level N         codec level (zstd 1..22, gzip 1..12)\n"
 	"  --threads N       worker threads (default: all cores)\n"
+	"  --batch-mb N      MiB of read files held at once (default 128); memory\n"
+	"                    stays near it whatever the input size\n"
 	"  --since DATE      only delivery days on or after DATE (YYYY-MM-DD)\n"
 	"  --until DATE      only delivery days on or before DATE (YYYY-MM-DD)\n"
 	"  --quarantine DIR  copy rejected files to DIR (same relative keys)\n"
@@ -136,7 +138,7 @@ int tpq_cmd_convert(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'Q'},
 		{"lookback-days", required_argument, NULL, 'b'}, {"full", no_argument, NULL, 'F'},
 		{"retry-rejected", no_argument, NULL, 'R'}, {"wait", required_argument, NULL, 'W'},
-		{"lock-lease", required_argument, NULL, 'L'},
+		{"lock-lease", required_argument, NULL, 'L'}, {"batch-mb", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct tpq_convert_options o;
@@ -184,6 +186,17 @@ int tpq_cmd_convert(int argc, char **argv)
 		case 'q':
 			o.quarantine_dir = optarg;
 			break;
+		case 'M': {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(v >= 1.0 / 1024) || v > 1048576) {
+				tpq_cli_errorf("--batch-mb takes a number of MiB from 0.001 to 1048576, not '%s'",
+					       optarg);
+				return 2;
+			}
+			o.batch_bytes = (size_t)(v * 1048576);
+			break;
+		}
 		case 'b':
 		case 'W':
 		case 'L': {

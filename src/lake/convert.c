@@ -52,30 +52,12 @@ void tpq_convert_options_init(struct tpq_convert_options *o)
 	o->lookback_days = 3;
 }
 
-struct file {
-	char *key;
-	struct tpq_key_info info;
-	uint64_t size;
-	int64_t mtime_ns;
-	char *etag;
-	uint8_t *json;       /* inflated, padded; kept until the end */
-	struct tpq_src_dir *sdir;  /* its directory's state */
-	uint64_t digest;     /* hash of the object's bytes */
-	uint64_t old_digest; /* changed objects: the recorded one */
-	bool changed;        /* recorded before with another size/etag/mtime */
-	bool same_content;   /* changed metadata, same bytes: nothing to convert */
-	bool rejected;
-	char *error;         /* rejected: the message */
-	char *parts;         /* partitions its records went to, '|'-separated */
-	char *old_parts;     /* changed objects: the partitions it fed before */
-	uint64_t rows;
-};
-
 struct rec {
 	const uint8_t *p;
 	uint32_t len;
 	uint32_t file;
 	uint32_t idx;
+	uint32_t part;       /* index into its file's pk */
 	int64_t ms;
 	const uint8_t *id;
 	uint32_t id_len;
@@ -88,6 +70,31 @@ struct part_key {
 	char account[13];
 	char region[32];
 	int y, m, d;
+};
+
+struct file {
+	char *key;
+	struct tpq_key_info info;
+	uint64_t size;
+	int64_t mtime_ns;
+	char *etag;
+	uint8_t *json;       /* inflated, padded; kept until its batch is written */
+	struct rec *recs;    /* its records, in file order (until its batch is written) */
+	uint32_t n_recs;
+	struct part_key *pk; /* the partitions of its records (rec.part indexes it) */
+	uint32_t n_pk, cap_pk;
+	bool read;           /* the read stage is done with it */
+	uint64_t held;       /* bytes of memory it holds until its batch is written */
+	struct tpq_src_dir *sdir;  /* its directory's state */
+	uint64_t digest;     /* hash of the object's bytes */
+	uint64_t old_digest; /* changed objects: the recorded one */
+	bool changed;        /* recorded before with another size/etag/mtime */
+	bool same_content;   /* changed metadata, same bytes: nothing to convert */
+	bool rejected;
+	char *error;         /* rejected: the message */
+	char *parts;         /* partitions its records went to, '|'-separated */
+	char *old_parts;     /* changed objects: the partitions it fed before */
+	uint64_t rows;
 };
 
 struct part {
@@ -113,7 +120,6 @@ struct worker {
 	struct tpq_codec_ctx *codec;
 	struct tpq_ct_records recs;
 	struct tpq_buf raw, json;
-	struct part_map parts;
 	struct tpq_ct_shredder *shredder;
 	struct tpq_pw *pw;        /* the write stage's writer, reset for each file */
 	enum tpq_status err;
@@ -130,9 +136,24 @@ struct run {
 	struct tpq_source *src;
 	struct file *files;
 	size_t n_files, cap_files;
-	atomic_size_t next;
+	atomic_size_t next;     /* write stage: the next partition */
+	/* Batches: files are read in key order into batches of about `budget`
+	 * bytes (the first files whose held bytes reach it; deterministic, so the
+	 * output does not depend on the thread count), and each batch is written
+	 * before the next is read: memory follows the budget, not the input. A
+	 * worker may have read a few files past the batch: they are carried into
+	 * the next one. Under `lock`: */
+	size_t next_file;       /* the next file to read */
+	size_t claim_limit;     /* files at and above it are not claimed (batch full) */
+	size_t prefix;          /* files [batch start, prefix) are all read */
+	uint64_t prefix_bytes;  /* what they hold */
+	uint64_t budget;
+	atomic_size_t files_done;  /* read, over all batches (progress) */
+	struct part_map merged; /* write stage: the batch's partitions */
 	struct part **gparts;   /* write stage: merged partitions, sorted by key */
 	size_t n_gparts;
+	size_t file_base;       /* part file numbers used by earlier batches */
+	struct part_map written; /* partitions written by this run (stats) */
 	struct tpq_ct_table *table;
 	char run_id[96];
 	pthread_mutex_t lock;   /* stats merge, reject callback, first fatal error */
@@ -372,14 +393,17 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	st = tpq_ct_split(json->p, json->len, &w->recs, e);
 	if (st)
 		return st;
-	/* keep the JSON (with its zeroed padding): take the buffer itself, the
-	 * next file grows a new one */
+	/* keep the JSON (with its zeroed padding) until the batch is written:
+	 * take the buffer itself, the next file grows a new one */
 	size_t len = json->len;
 	uint8_t *keep = tpq_buf_detach(json, NULL);
 	f->json = keep;
-	uint32_t fi = (uint32_t)(f - r->files);
-	struct part_key seen[8];
-	size_t n_seen = 0;
+	f->recs = w->recs.n ? malloc(w->recs.n * sizeof(struct rec)) : NULL;
+	if (w->recs.n && !f->recs)
+		return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+	f->n_recs = (uint32_t)w->recs.n;
+	f->held = len + TPQ_CT_PAD + w->recs.n * sizeof(struct rec);
+	uint32_t fi = (uint32_t)(f - r->files), last = 0;
 	for (size_t i = 0; i < w->recs.n; i++) {
 		const struct tpq_ct_record *c = &w->recs.v[i];
 		struct part_key k;
@@ -399,28 +423,32 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 			k.m = f->info.month;
 			k.d = f->info.day;
 		}
-		bool known = false;
-		for (size_t j = 0; j < n_seen && !known; j++)
-			known = memcmp(&seen[j], &k, sizeof(k)) == 0;
-		if (!known) {
-			if (n_seen < 8)
-				seen[n_seen++] = k;
-			else if (note_part(f, &k))
-				return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+		/* a file's records mostly share one or two days: the last hit first */
+		if (!f->n_pk || memcmp(&f->pk[last], &k, sizeof(k)) != 0) {
+			uint32_t j = 0;
+			while (j < f->n_pk && memcmp(&f->pk[j], &k, sizeof(k)) != 0)
+				j++;
+			if (j == f->n_pk) {
+				if (f->n_pk == f->cap_pk) {
+					uint32_t c2 = f->cap_pk ? f->cap_pk * 2 : 4;
+					struct part_key *v = realloc(f->pk, c2 * sizeof(*v));
+					if (!v)
+						return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+					f->pk = v;
+					f->cap_pk = c2;
+				}
+				f->pk[f->n_pk++] = k;
+				if (note_part(f, &k))
+					return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			}
+			last = j;
 		}
-		struct part *p = part_get(&w->parts, &k);
-		if (!p || (p->n == p->cap && !(p->v = realloc(p->v, (p->cap = p->cap ? p->cap * 2 : 256) *
-								     sizeof(struct rec)))))
-			return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-		p->v[p->n++] = (struct rec){
-			.p = keep + c->off, .len = c->len, .file = fi, .idx = (uint32_t)i, .ms = c->event_ms,
-			.id = keep + c->id_off, .id_len = c->id_len, .has_id = c->has_id,
-			.hash = {c->hash[0], c->hash[1]},
+		f->recs[i] = (struct rec){
+			.p = keep + c->off, .len = c->len, .file = fi, .idx = (uint32_t)i, .part = last,
+			.ms = c->event_ms, .id = keep + c->id_off, .id_len = c->id_len,
+			.has_id = c->has_id, .hash = {c->hash[0], c->hash[1]},
 		};
 	}
-	for (size_t j = 0; j < n_seen; j++)
-		if (note_part(f, &seen[j]))
-			return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 	f->rows = w->recs.n;
 	pthread_mutex_lock(&r->lock);
 	r->st->files_converted++;
@@ -431,13 +459,30 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	return TPQ_OK;
 }
 
+/* Moves the read prefix over the files read since; the batch closes at the
+ * first prefix that holds the budget. Called with r->lock held. */
+static void advance_batch(struct run *r)
+{
+	while (r->prefix < r->n_files && r->files[r->prefix].read) {
+		r->prefix_bytes += r->files[r->prefix].held;
+		r->prefix++;
+		if (r->prefix_bytes >= r->budget && r->claim_limit == r->n_files)
+			r->claim_limit = r->prefix;
+	}
+}
+
 static void *read_stage(void *arg)
 {
 	struct worker *w = arg;
 	struct run *r = w->run;
-	while (!atomic_load(&r->stop)) {
-		size_t i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->n_files)
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		size_t i = r->next_file;
+		bool go = !atomic_load(&r->stop) && i < r->claim_limit;
+		if (go)
+			r->next_file++;
+		pthread_mutex_unlock(&r->lock);
+		if (!go)
 			break;
 		struct file *f = &r->files[i];
 		struct tpq_error e;
@@ -447,9 +492,21 @@ static void *read_stage(void *arg)
 			set_fatal(r, st, &e);
 			break;
 		}
-		if (st)
+		if (st) {
+			/* what it held so far goes now: nothing of it is written */
+			free(f->json);
+			free(f->recs);
+			f->json = NULL;
+			f->recs = NULL;
+			f->n_recs = 0;
+			f->held = 0;
 			reject(w, f, &e);
-		atomic_fetch_add(&r->done, 1);
+		}
+		pthread_mutex_lock(&r->lock);
+		f->read = true;
+		advance_batch(r);
+		pthread_mutex_unlock(&r->lock);
+		atomic_fetch_add(&r->files_done, 1);
 	}
 	return NULL;
 }
@@ -586,7 +643,7 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	if (keep) {
 		char name[96], key[512];
 		snprintf(name, sizeof(name), "part-%010" PRIu64 "-%s-%05zu.parquet",
-			 tpq_state_seq(r->state), tpq_state_tag(r->state), pi);
+			 tpq_state_seq(r->state), tpq_state_tag(r->state), r->file_base + pi);
 		snprintf(key, sizeof(key), "%s/%s", path, name);
 		st = write_file(w, p, keep, key, &bytes, e);
 		if (st)
@@ -615,7 +672,11 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	r->st->rows_by_table[t] += keep;
 	if (keep) {
 		r->st->files_written++;
-		r->st->partitions++;
+		struct part *wp = part_get(&r->written, &p->key);
+		if (!wp)
+			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+		else if (!wp->n++)
+			r->st->partitions++; /* first time in this run */
 	}
 	r->st->bytes_out += bytes;
 	struct tpq_table_totals *tt = tpq_state_totals(r->state, t);
@@ -1019,8 +1080,12 @@ static void *monitor(void *arg)
 		pthread_mutex_lock(&r->lock);
 		copy = *r->st;
 		pthread_mutex_unlock(&r->lock);
-		r->opt->on_progress(r->opt->ctx, stage ? "write" : "read", atomic_load(&r->done),
-				    stage ? r->n_gparts : r->n_files, &copy);
+		if (stage)
+			r->opt->on_progress(r->opt->ctx, "write", atomic_load(&r->done), r->n_gparts,
+					    &copy);
+		else
+			r->opt->on_progress(r->opt->ctx, "read", atomic_load(&r->files_done), r->n_files,
+					    &copy);
 	}
 	return NULL;
 }
@@ -1113,10 +1178,12 @@ static enum tpq_status plan_run(struct run *r, struct tpq_error *err)
 	return tpq_state_plan_flush(r->state, err);
 }
 
-/* Changed objects: their old rows leave the partitions they fed. */
-static enum tpq_status add_drops(struct run *r, struct part_map *merged, struct tpq_error *err)
+/* Changed objects of files [lo, hi): their old rows leave the partitions they
+ * fed, in the batch that brings their new rows (drops come first). */
+static enum tpq_status add_drops(struct run *r, struct part_map *merged, size_t lo, size_t hi,
+				 struct tpq_error *err)
 {
-	for (size_t i = 0; i < r->n_files; i++) {
+	for (size_t i = lo; i < hi; i++) {
 		struct file *f = &r->files[i];
 		if (!f->old_parts || f->same_content)
 			continue;
@@ -1134,6 +1201,85 @@ static enum tpq_status add_drops(struct run *r, struct part_map *merged, struct 
 		}
 	}
 	return TPQ_OK;
+}
+
+/* Frees what the batch's files held (their metadata stays for the record)
+ * and empties the batch's partitions. */
+static void release_batch(struct run *r, size_t lo, size_t hi)
+{
+	for (size_t i = lo; i < hi; i++) {
+		struct file *f = &r->files[i];
+		free(f->json);
+		free(f->recs);
+		free(f->pk);
+		f->json = NULL;
+		f->recs = NULL;
+		f->pk = NULL;
+		f->n_recs = f->n_pk = f->cap_pk = 0;
+	}
+	struct part_map *m = &r->merged;
+	for (size_t j = 0; j < m->n; j++) {
+		free(m->v[j].v);
+		free(m->v[j].drop);
+	}
+	m->n = 0;
+	if (m->slots)
+		memset(m->slots, 0, m->n_slots * sizeof(*m->slots));
+	r->n_gparts = 0;
+}
+
+/* Writes the batch of files [lo, hi): their records by partition (drops of
+ * changed objects first), a part file per partition. */
+static enum tpq_status write_batch(struct run *r, struct worker *ws, int n, size_t lo, size_t hi,
+				   struct tpq_error *err)
+{
+	struct part_map *m = &r->merged;
+	for (size_t i = lo; i < hi; i++) {
+		const struct file *f = &r->files[i];
+		size_t at = 0;
+		uint32_t cur = UINT32_MAX;
+		for (uint32_t j = 0; j < f->n_recs; j++) {
+			const struct rec *c = &f->recs[j];
+			if (c->part != cur) {
+				struct part *p = part_get(m, &f->pk[c->part]);
+				if (!p)
+					return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+				at = (size_t)(p - m->v);
+				cur = c->part;
+			}
+			struct part *p = &m->v[at];
+			if (p->n == p->cap) {
+				size_t c2 = p->cap ? p->cap * 2 : 256;
+				struct rec *v = realloc(p->v, c2 * sizeof(*v));
+				if (!v)
+					return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+				p->v = v;
+				p->cap = c2;
+			}
+			p->v[p->n++] = *c;
+		}
+	}
+	enum tpq_status st = add_drops(r, m, lo, hi, err);
+	if (st)
+		return st;
+	if (!m->n)
+		return TPQ_OK;
+	struct part **gp = realloc(r->gparts, m->n * sizeof(*gp));
+	if (!gp)
+		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+	r->gparts = gp;
+	for (size_t j = 0; j < m->n; j++)
+		r->gparts[j] = &m->v[j];
+	r->n_gparts = m->n;
+	qsort(r->gparts, r->n_gparts, sizeof(struct part *), gpart_cmp);
+	st = plan_run(r, err);
+	if (st)
+		return st;
+	atomic_store(&r->stage, 1);
+	run_stage(r, ws, n, write_stage);
+	atomic_store(&r->stage, 0);
+	r->file_base += r->n_gparts;
+	return r->fatal;
 }
 
 enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
@@ -1154,8 +1300,6 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	pthread_mutex_init(&r.lock, NULL);
 	tpq_state_make_run_id(r.run_id, sizeof(r.run_id));
 	enum tpq_status st = TPQ_OK;
-	struct part_map merged;
-	memset(&merged, 0, sizeof(merged));
 	int n = opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
@@ -1216,43 +1360,26 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	}
 	pthread_t mon;
 	bool have_mon = opt->on_progress && pthread_create(&mon, NULL, monitor, &r) == 0;
-	run_stage(&r, ws, n, read_stage);
-	if (r.fatal)
-		goto fatal;
-	/* merge the workers' partitions */
-	for (int i = 0; i < n && !r.fatal; i++) {
-		for (size_t j = 0; j < ws[i].parts.n; j++) {
-			struct part *src_p = &ws[i].parts.v[j];
-			struct part *p = part_get(&merged, &src_p->key);
-			if (!p || (p->n + src_p->n > p->cap &&
-				   !(p->v = realloc(p->v, (p->cap = p->n + src_p->n) * sizeof(struct rec))))) {
-				st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-				goto fatal;
-			}
-			memcpy(p->v + p->n, src_p->v, src_p->n * sizeof(struct rec));
-			p->n += src_p->n;
-		}
+	r.budget = opt->batch_bytes ? opt->batch_bytes : TPQ_CONVERT_BATCH_BYTES;
+	r.claim_limit = r.n_files;
+	for (size_t lo = 0; lo < r.n_files;) {
+		run_stage(&r, ws, n, read_stage);
+		if (r.fatal)
+			goto fatal;
+		size_t hi = r.claim_limit; /* files [lo, hi) are all read */
+		st = write_batch(&r, ws, n, lo, hi, err);
+		release_batch(&r, lo, hi);
+		if (st || r.fatal)
+			goto fatal;
+		/* the next batch starts with the files read past this one */
+		lo = hi;
+		pthread_mutex_lock(&r.lock);
+		r.claim_limit = r.n_files;
+		r.prefix = lo;
+		r.prefix_bytes = 0;
+		advance_batch(&r);
+		pthread_mutex_unlock(&r.lock);
 	}
-	st = add_drops(&r, &merged, err);
-	if (st)
-		goto fatal;
-	r.gparts = calloc(merged.n ? merged.n : 1, sizeof(struct part *));
-	if (!r.gparts) {
-		st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-		goto fatal;
-	}
-	for (size_t j = 0; j < merged.n; j++)
-		r.gparts[j] = &merged.v[j];
-	r.n_gparts = merged.n;
-	qsort(r.gparts, r.n_gparts, sizeof(struct part *), gpart_cmp);
-	st = plan_run(&r, err);
-	if (st)
-		goto fatal;
-	atomic_store(&r.done, 0);
-	atomic_store(&r.stage, 1);
-	run_stage(&r, ws, n, write_stage);
-	if (r.fatal)
-		goto fatal;
 	st = record_files(&r, err);
 	if (st == TPQ_OK)
 		st = commit_run(&r, t0, err);
@@ -1277,20 +1404,15 @@ free_run:
 		tpq_ct_records_release(&ws[i].recs);
 		tpq_buf_release(&ws[i].raw);
 		tpq_buf_release(&ws[i].json);
-		for (size_t j = 0; j < ws[i].parts.n; j++)
-			free(ws[i].parts.v[j].v);
-		free(ws[i].parts.v);
-		free(ws[i].parts.slots);
 	}
 	if (r.table)
 		tpq_ct_table_free(r.table);
 free_files:
-	for (size_t j = 0; j < merged.n; j++) {
-		free(merged.v[j].v);
-		free(merged.v[j].drop);
-	}
-	free(merged.v);
-	free(merged.slots);
+	release_batch(&r, 0, r.n_files);
+	free(r.merged.v);
+	free(r.merged.slots);
+	free(r.written.v);
+	free(r.written.slots);
 	free(r.gparts);
 	for (size_t i = 0; i < r.n_files; i++) {
 		free(r.files[i].key);

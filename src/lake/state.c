@@ -1006,6 +1006,7 @@ struct version_pick {
 	uint64_t best;
 	char best_key[1024];
 	int ties;               /* same seq, other tags: a lost-lock run's leftovers */
+	char own_key[1024];     /* this run's own version (an earlier batch saved it) */
 	struct strv all;
 };
 
@@ -1022,8 +1023,13 @@ static int pick_version(void *ctx, const struct tpq_object *o)
 		return 1;
 	if (q > vp->s->last && q != vp->s->seq)
 		return 0; /* not committed: settled by the next open */
-	if (q == vp->s->seq)
-		return 0; /* this run's own, not yet committed */
+	if (q == vp->s->seq) {
+		/* this run's own, not yet committed: an earlier batch of the run
+		 * wrote it, and the run goes on from there */
+		if (owned_by(o->key, q, vp->s->tag))
+			snprintf(vp->own_key, sizeof(vp->own_key), "%s", o->key);
+		return 0;
+	}
 	if (q > vp->best) {
 		vp->best = q;
 		vp->ties = 0;
@@ -1036,7 +1042,8 @@ static int pick_version(void *ctx, const struct tpq_object *o)
 
 /* Loads the committed version of the shard in directory `dir` (ends in
  * '/'): *out gets its text (NUL-terminated), *version its seq (0: none).
- * Older committed versions found on the way are marked obsolete. */
+ * Older committed versions found on the way are marked obsolete. A version
+ * this run saved already (an earlier batch) is the one loaded. */
 static enum tpq_status load_version(struct tpq_state *s, const char *dir, struct tpq_buf *out,
 				    uint64_t *version, char **version_key, struct tpq_error *err)
 {
@@ -1044,6 +1051,15 @@ static enum tpq_status load_version(struct tpq_state *s, const char *dir, struct
 	memset(&vp, 0, sizeof(vp));
 	vp.s = s;
 	enum tpq_status r = s->st->list(s->st, dir, TPQ_LIST_DELIM, NULL, pick_version, &vp, err);
+	if (r == TPQ_OK && vp.own_key[0]) {
+		/* older versions were marked obsolete when this one was first saved */
+		*version = s->seq;
+		r = s->st->get(s->st, vp.own_key, out, err);
+		if (r == TPQ_OK && !(*version_key = strdup(vp.own_key)))
+			r = oom(err);
+		strv_release(&vp.all);
+		return r;
+	}
 	*version = vp.best;
 	if (r == TPQ_OK && vp.best && vp.ties) {
 		/* two runs used this seq: the committing run's tag decides */
@@ -1084,8 +1100,9 @@ static enum tpq_status save_version(struct tpq_state *s, const char *dir, const 
 	enum tpq_status r = tpq_state_plan_flush(s, err);
 	if (r == TPQ_OK)
 		r = s->st->put(s->st, key, p, n, 0, err);
-	/* the version this one supersedes goes after the commit */
-	if (r == TPQ_OK && old_key && tpq_state_obsolete(s, old_key))
+	/* the version this one supersedes goes after the commit (unless it is
+	 * this run's own, just overwritten) */
+	if (r == TPQ_OK && old_key && strcmp(old_key, key) != 0 && tpq_state_obsolete(s, old_key))
 		r = oom(err);
 	return r;
 }

@@ -828,7 +828,9 @@ test('crash safety: killed (SIGKILL) before each write/fsync/rename, then a norm
 	const ref = referenceLake(src, fastScratch);
 	const refDigest = await lakeDigest(ref);
 	const lake = path.join(fastScratch, `crash-lake-${++dirSeq}`);
-	const T = ['--threads', '1'];
+	// batches of a few files (about 1 KiB of JSON each): a partition is written, and its state
+	// saved, in several batches of one run, so kills also fall between batches
+	const T = ['--threads', '1', '--batch-mb', '0.004'];
 	const failures = [];
 	// the runs are deterministic with one thread: kill:1, kill:2, ... until a run completes
 	let points = 0, twice = 0;
@@ -841,6 +843,8 @@ test('crash safety: killed (SIGKILL) before each write/fsync/rename, then a norm
 		if (k.signal !== 'SIGKILL') {
 			// the run completed before its nth write: every point was tried
 			assert.equal(k.status, 3, `kill:${n} not reached: the run must complete (exit 3: one rejected file)\n${show(k)}`);
+			assert.ok(k.summary.files_written > k.summary.partitions,
+				`the run was not split into batches (a partition written more than once)\n${show(k)}`);
 			points = n - 1;
 			await collect(failures, 'the uninterrupted run', async () => {
 				await assertSameLake(ref, refDigest, lake, 'the uninterrupted run');
