@@ -22,7 +22,7 @@ static const char usage_text[] =
 	"  --compression C   zstd (default), snappy, gzip, lz4, none\n"
 	"  --level N         codec level (zstd 1..22, gzip 1..12)\n"
 	"  --threads N       worker threads (default: all cores)\n"
-	"  --batch-mb N      MiB of read files held at once (default 128); memory\n"
+	"  --batch-mb N      MiB of read files per batch (default 64); memory\n"
 	"                    stays near it whatever the input size\n"
 	"  --since DATE      only delivery days on or after DATE (YYYY-MM-DD)\n"
 	"  --until DATE      only delivery days on or before DATE (YYYY-MM-DD)\n"

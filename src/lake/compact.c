@@ -11,6 +11,7 @@
 #include "io/store.h"
 #include "lake/rewrite.h"
 #include "lake/state.h"
+#include "util/buf.h"
 #include "util/civil.h"
 #include "util/error.h"
 
@@ -38,15 +39,9 @@ static int part_cb(void *ctx, const struct tpq_object *o)
 	size_t n = (size_t)(slash - rel);
 	if (p->n && strlen(p->v[p->n - 1]) == n && !memcmp(p->v[p->n - 1], rel, n))
 		return 0;
-	if (p->n == p->cap) {
-		size_t c = p->cap ? p->cap * 2 : 64;
-		char **nv = realloc(p->v, c * sizeof(*nv));
-		if (!nv) {
-			p->failed = 1;
-			return 1;
-		}
-		p->v = nv;
-		p->cap = c;
+	if (tpq_grow(&p->v, p->n, &p->cap, sizeof(*p->v), 64)) {
+		p->failed = 1;
+		return 1;
 	}
 	if (!(p->v[p->n] = strndup(rel, n))) {
 		p->failed = 1;

@@ -37,6 +37,7 @@
 #include "lake/rewrite.h"
 #include "lake/state.h"
 #include "parquet/writer.h"
+#include "util/buf.h"
 #include "util/civil.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -82,7 +83,8 @@ struct file {
 	struct rec *recs;    /* its records, in file order (until its batch is written) */
 	uint32_t n_recs;
 	struct part_key *pk; /* the partitions of its records (rec.part indexes it) */
-	uint32_t n_pk, cap_pk;
+	uint32_t n_pk;
+	size_t cap_pk;
 	bool read;           /* the read stage is done with it */
 	uint64_t held;       /* bytes of memory it holds until its batch is written */
 	struct tpq_src_dir *sdir;  /* its directory's state */
@@ -139,15 +141,22 @@ struct run {
 	atomic_size_t next;     /* write stage: the next partition */
 	/* Batches: files are read in key order into batches of about `budget`
 	 * bytes (the first files whose held bytes reach it; deterministic, so the
-	 * output does not depend on the thread count), and each batch is written
-	 * before the next is read: memory follows the budget, not the input. A
-	 * worker may have read a few files past the batch: they are carried into
-	 * the next one. Under `lock`: */
+	 * output does not depend on the thread count). A batch's partitions are
+	 * written while the next batch is read: workers take a partition of the
+	 * batch being written first, else a file of the batch being read, so at
+	 * most two batches are held and no worker idles behind the slowest
+	 * partition. A worker may have read a few files past a full batch: they
+	 * are carried into the next one. Under `lock` (and `cv`): */
+	pthread_cond_t cv;
+	size_t batch_lo;        /* the batch being read: files [batch_lo, claim_limit) */
 	size_t next_file;       /* the next file to read */
 	size_t claim_limit;     /* files at and above it are not claimed (batch full) */
-	size_t prefix;          /* files [batch start, prefix) are all read */
+	size_t prefix;          /* files [batch_lo, prefix) are all read */
 	uint64_t prefix_bytes;  /* what they hold */
 	uint64_t budget;
+	bool writing;           /* a batch is being written: files [w_lo, w_hi) */
+	size_t w_lo, w_hi;
+	size_t next_part, parts_done;
 	atomic_size_t files_done;  /* read, over all batches (progress) */
 	struct part_map merged; /* write stage: the batch's partitions */
 	struct part **gparts;   /* write stage: merged partitions, sorted by key */
@@ -174,6 +183,7 @@ static void set_fatal(struct run *r, enum tpq_status st, const struct tpq_error 
 			r->fatal_err = *e;
 	}
 	atomic_store(&r->stop, true);
+	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -226,14 +236,8 @@ static struct part *part_get(struct part_map *m, const struct part_key *k)
 			return p;
 		j = (j + 1) & (m->n_slots - 1);
 	}
-	if (m->n == m->cap) {
-		size_t c = m->cap ? m->cap * 2 : 16;
-		struct part *v = realloc(m->v, c * sizeof(*v));
-		if (!v)
-			return NULL;
-		m->v = v;
-		m->cap = c;
-	}
+	if (tpq_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 16))
+		return NULL;
 	struct part *p = &m->v[m->n];
 	memset(p, 0, sizeof(*p));
 	p->key = *k;
@@ -429,14 +433,8 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 			while (j < f->n_pk && memcmp(&f->pk[j], &k, sizeof(k)) != 0)
 				j++;
 			if (j == f->n_pk) {
-				if (f->n_pk == f->cap_pk) {
-					uint32_t c2 = f->cap_pk ? f->cap_pk * 2 : 4;
-					struct part_key *v = realloc(f->pk, c2 * sizeof(*v));
-					if (!v)
-						return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-					f->pk = v;
-					f->cap_pk = c2;
-				}
+				if (tpq_grow(&f->pk, f->n_pk, &f->cap_pk, sizeof(*f->pk), 4))
+					return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 				f->pk[f->n_pk++] = k;
 				if (note_part(f, &k))
 					return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
@@ -471,44 +469,27 @@ static void advance_batch(struct run *r)
 	}
 }
 
-static void *read_stage(void *arg)
+/* Reads file i (a rejected file holds nothing). Called without r->lock. */
+static void read_one(struct worker *w, size_t i)
 {
-	struct worker *w = arg;
 	struct run *r = w->run;
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		size_t i = r->next_file;
-		bool go = !atomic_load(&r->stop) && i < r->claim_limit;
-		if (go)
-			r->next_file++;
-		pthread_mutex_unlock(&r->lock);
-		if (!go)
-			break;
-		struct file *f = &r->files[i];
-		struct tpq_error e;
-		tpq_error_clear(&e);
-		enum tpq_status st = read_file(w, f, &e);
-		if (st == TPQ_ENOMEM) {
-			set_fatal(r, st, &e);
-			break;
-		}
-		if (st) {
-			/* what it held so far goes now: nothing of it is written */
-			free(f->json);
-			free(f->recs);
-			f->json = NULL;
-			f->recs = NULL;
-			f->n_recs = 0;
-			f->held = 0;
-			reject(w, f, &e);
-		}
-		pthread_mutex_lock(&r->lock);
-		f->read = true;
-		advance_batch(r);
-		pthread_mutex_unlock(&r->lock);
-		atomic_fetch_add(&r->files_done, 1);
+	struct file *f = &r->files[i];
+	struct tpq_error e;
+	tpq_error_clear(&e);
+	enum tpq_status st = read_file(w, f, &e);
+	if (st == TPQ_ENOMEM) {
+		set_fatal(r, st, &e);
+	} else if (st) {
+		/* what it held so far goes now: nothing of it is written */
+		free(f->json);
+		free(f->recs);
+		f->json = NULL;
+		f->recs = NULL;
+		f->n_recs = 0;
+		f->held = 0;
+		reject(w, f, &e);
 	}
-	return NULL;
+	atomic_fetch_add(&r->files_done, 1);
 }
 
 /* ---- the write stage ---- */
@@ -690,26 +671,6 @@ out:
 	return st;
 }
 
-static void *write_stage(void *arg)
-{
-	struct worker *w = arg;
-	struct run *r = w->run;
-	while (!atomic_load(&r->stop)) {
-		size_t i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->n_gparts)
-			break;
-		struct tpq_error e;
-		tpq_error_clear(&e);
-		enum tpq_status st = write_part(w, i, &e);
-		if (st) {
-			set_fatal(r, st, &e);
-			break;
-		}
-		atomic_fetch_add(&r->done, 1);
-	}
-	return NULL;
-}
-
 /* ---- listing ---- */
 
 static int list_cb(void *ctx, const struct tpq_object *o)
@@ -726,14 +687,8 @@ static int list_cb(void *ctx, const struct tpq_object *o)
 		r->st->files_out_of_range++;
 		return 0;
 	}
-	if (r->n_files == r->cap_files) {
-		size_t c = r->cap_files ? r->cap_files * 2 : 256;
-		struct file *f = realloc(r->files, c * sizeof(*f));
-		if (!f)
-			return 1;
-		r->files = f;
-		r->cap_files = c;
-	}
+	if (tpq_grow(&r->files, r->n_files, &r->cap_files, sizeof(*r->files), 256))
+		return 1;
 	struct file *f = &r->files[r->n_files];
 	memset(f, 0, sizeof(*f));
 	f->key = strdup(o->key);
@@ -766,15 +721,9 @@ static int dir_cb(void *ctx, const struct tpq_object *o)
 	size_t n = strlen(o->key);
 	if (n == 0 || o->key[n - 1] != '/')
 		return list_cb(d->r, o);
-	if (d->n == d->cap) {
-		size_t c = d->cap ? d->cap * 2 : 16;
-		char **nv = realloc(d->dirs, c * sizeof(*nv));
-		if (!nv) {
-			d->failed = 1;
-			return 1;
-		}
-		d->dirs = nv;
-		d->cap = c;
+	if (tpq_grow(&d->dirs, d->n, &d->cap, sizeof(*d->dirs), 16)) {
+		d->failed = 1;
+		return 1;
 	}
 	if (!(d->dirs[d->n] = strdup(o->key))) {
 		d->failed = 1;
@@ -943,14 +892,8 @@ static enum tpq_status sdir_for(struct run *r, const char *key, struct tpq_src_d
 	}
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%.*s", (int)n, key);
-	if (r->n_sdirs == r->cap_sdirs) {
-		size_t c = r->cap_sdirs ? r->cap_sdirs * 2 : 64;
-		struct tpq_src_dir **nv = realloc(r->sdirs, c * sizeof(*nv));
-		if (!nv)
-			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-		r->sdirs = nv;
-		r->cap_sdirs = c;
-	}
+	if (tpq_grow(&r->sdirs, r->n_sdirs, &r->cap_sdirs, sizeof(*r->sdirs), 64))
+		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 	enum tpq_status st = tpq_src_dir_load(r->state, n ? dir : ".", out, err);
 	if (st == TPQ_OK)
 		r->sdirs[r->n_sdirs++] = *out;
@@ -1215,7 +1158,8 @@ static void release_batch(struct run *r, size_t lo, size_t hi)
 		f->json = NULL;
 		f->recs = NULL;
 		f->pk = NULL;
-		f->n_recs = f->n_pk = f->cap_pk = 0;
+		f->n_recs = f->n_pk = 0;
+		f->cap_pk = 0;
 	}
 	struct part_map *m = &r->merged;
 	for (size_t j = 0; j < m->n; j++) {
@@ -1228,10 +1172,10 @@ static void release_batch(struct run *r, size_t lo, size_t hi)
 	r->n_gparts = 0;
 }
 
-/* Writes the batch of files [lo, hi): their records by partition (drops of
- * changed objects first), a part file per partition. */
-static enum tpq_status write_batch(struct run *r, struct worker *ws, int n, size_t lo, size_t hi,
-				   struct tpq_error *err)
+/* Makes the batch of files [lo, hi) ready to write: their records by
+ * partition (drops of changed objects first), partitions sorted by key, their
+ * directories planned. */
+static enum tpq_status prepare_batch(struct run *r, size_t lo, size_t hi, struct tpq_error *err)
 {
 	struct part_map *m = &r->merged;
 	for (size_t i = lo; i < hi; i++) {
@@ -1248,14 +1192,8 @@ static enum tpq_status write_batch(struct run *r, struct worker *ws, int n, size
 				cur = c->part;
 			}
 			struct part *p = &m->v[at];
-			if (p->n == p->cap) {
-				size_t c2 = p->cap ? p->cap * 2 : 256;
-				struct rec *v = realloc(p->v, c2 * sizeof(*v));
-				if (!v)
-					return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-				p->v = v;
-				p->cap = c2;
-			}
+			if (tpq_grow(&p->v, p->n, &p->cap, sizeof(*p->v), 256))
+				return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 			p->v[p->n++] = *c;
 		}
 	}
@@ -1272,14 +1210,92 @@ static enum tpq_status write_batch(struct run *r, struct worker *ws, int n, size
 		r->gparts[j] = &m->v[j];
 	r->n_gparts = m->n;
 	qsort(r->gparts, r->n_gparts, sizeof(struct part *), gpart_cmp);
-	st = plan_run(r, err);
-	if (st)
-		return st;
-	atomic_store(&r->stage, 1);
-	run_stage(r, ws, n, write_stage);
+	return plan_run(r, err);
+}
+
+/* The batch being written is done: its memory goes. Under r->lock. */
+static void end_write(struct run *r)
+{
+	release_batch(r, r->w_lo, r->w_hi);
+	r->file_base += r->parts_done;
+	r->writing = false;
 	atomic_store(&r->stage, 0);
-	r->file_base += r->n_gparts;
-	return r->fatal;
+}
+
+/* Every worker: a partition of the batch being written, else a file of the
+ * batch being read, else (the read batch complete, nothing being written)
+ * turn the read batch into the written one, else wait. */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		if (atomic_load(&r->stop))
+			break;
+		if (r->writing && r->next_part < r->n_gparts) {
+			size_t pi = r->next_part++;
+			pthread_mutex_unlock(&r->lock);
+			struct tpq_error e;
+			tpq_error_clear(&e);
+			enum tpq_status st = write_part(w, pi, &e);
+			if (st)
+				set_fatal(r, st, &e);
+			else
+				atomic_fetch_add(&r->done, 1);
+			pthread_mutex_lock(&r->lock);
+			if (++r->parts_done == r->n_gparts) {
+				end_write(r);
+				pthread_cond_broadcast(&r->cv);
+			}
+			continue;
+		}
+		if (r->next_file < r->claim_limit) {
+			size_t i = r->next_file++;
+			pthread_mutex_unlock(&r->lock);
+			read_one(w, i);
+			pthread_mutex_lock(&r->lock);
+			r->files[i].read = true;
+			advance_batch(r);
+			pthread_cond_broadcast(&r->cv);
+			continue;
+		}
+		if (!r->writing && r->batch_lo < r->n_files && r->prefix >= r->claim_limit) {
+			/* the read batch is complete: it becomes the written one, and
+			 * the next batch starts with the files read past it */
+			size_t lo = r->batch_lo, hi = r->claim_limit;
+			struct tpq_error e;
+			tpq_error_clear(&e);
+			enum tpq_status st = prepare_batch(r, lo, hi, &e);
+			if (st) {
+				pthread_mutex_unlock(&r->lock);
+				set_fatal(r, st, &e);
+				pthread_mutex_lock(&r->lock);
+				break;
+			}
+			r->writing = true;
+			r->w_lo = lo;
+			r->w_hi = hi;
+			r->next_part = r->parts_done = 0;
+			atomic_store(&r->done, 0);
+			atomic_store(&r->stage, 1);
+			if (!r->n_gparts)
+				end_write(r);
+			r->batch_lo = hi;
+			r->claim_limit = r->n_files;
+			r->prefix = hi;
+			r->prefix_bytes = 0;
+			advance_batch(r);
+			pthread_cond_broadcast(&r->cv);
+			continue;
+		}
+		if (!r->writing && r->batch_lo >= r->n_files)
+			break; /* all written */
+		pthread_cond_wait(&r->cv, &r->lock);
+	}
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
@@ -1298,6 +1314,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	r.opt = opt;
 	r.st = stats;
 	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cv, NULL);
 	tpq_state_make_run_id(r.run_id, sizeof(r.run_id));
 	enum tpq_status st = TPQ_OK;
 	int n = opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -1362,24 +1379,9 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	bool have_mon = opt->on_progress && pthread_create(&mon, NULL, monitor, &r) == 0;
 	r.budget = opt->batch_bytes ? opt->batch_bytes : TPQ_CONVERT_BATCH_BYTES;
 	r.claim_limit = r.n_files;
-	for (size_t lo = 0; lo < r.n_files;) {
-		run_stage(&r, ws, n, read_stage);
-		if (r.fatal)
-			goto fatal;
-		size_t hi = r.claim_limit; /* files [lo, hi) are all read */
-		st = write_batch(&r, ws, n, lo, hi, err);
-		release_batch(&r, lo, hi);
-		if (st || r.fatal)
-			goto fatal;
-		/* the next batch starts with the files read past this one */
-		lo = hi;
-		pthread_mutex_lock(&r.lock);
-		r.claim_limit = r.n_files;
-		r.prefix = lo;
-		r.prefix_bytes = 0;
-		advance_batch(&r);
-		pthread_mutex_unlock(&r.lock);
-	}
+	run_stage(&r, ws, n, work);
+	if (r.fatal)
+		goto fatal;
 	st = record_files(&r, err);
 	if (st == TPQ_OK)
 		st = commit_run(&r, t0, err);
@@ -1434,6 +1436,7 @@ free_source:
 free_workers:
 	free(ws);
 	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.cv);
 	stats->seconds = now_s() - t0;
 	return st;
 }

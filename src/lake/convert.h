@@ -58,8 +58,8 @@ struct tpq_convert_options {
 	const char *quarantine_dir;  /* copy rejected files there (NULL: no) */
 	size_t row_group_bytes;      /* 0: writer default */
 	size_t batch_bytes;          /* memory for one batch of read files (their JSON and
-					records), written before the next batch is read;
-					0: TPQ_CONVERT_BATCH_BYTES */
+					records); a batch is written while the next is
+					read; 0: TPQ_CONVERT_BATCH_BYTES */
 	/* incremental runs (docs/state.md) */
 	int lookback_days;           /* list day folders from this many days before the newest
 					converted one (per trail); default 3 */
@@ -74,9 +74,9 @@ struct tpq_convert_options {
 	void *ctx;
 };
 
-/* The default batch: peak memory is about this plus the workers' writers and
- * the few files read past a batch (bench/README.md has the measurements). */
-#define TPQ_CONVERT_BATCH_BYTES ((size_t)128 << 20)
+/* The default batch: peak memory is about twice this (the batch written and
+ * the batch read) plus the workers' writers (bench/README.md). */
+#define TPQ_CONVERT_BATCH_BYTES ((size_t)64 << 20)
 
 void tpq_convert_options_init(struct tpq_convert_options *o);
 

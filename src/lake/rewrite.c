@@ -14,6 +14,7 @@
 #include "parquet/reader.h"
 #include "parquet/rowcopy.h"
 #include "parquet/writer.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 struct input {
@@ -69,14 +70,8 @@ static enum tpq_status oom(struct tpq_error *err)
 
 static int push_file(struct rewrite *w, const struct tpq_part_file *f)
 {
-	if (w->n_files == w->cap_files) {
-		size_t c = w->cap_files ? w->cap_files * 2 : 8;
-		struct tpq_part_file *nv = realloc(w->files, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		w->files = nv;
-		w->cap_files = c;
-	}
+	if (tpq_grow(&w->files, w->n_files, &w->cap_files, sizeof(*w->files), 8))
+		return -1;
 	w->files[w->n_files] = *f;
 	if (!(w->files[w->n_files].name = strdup(f->name)))
 		return -1;
@@ -86,14 +81,8 @@ static int push_file(struct rewrite *w, const struct tpq_part_file *f)
 
 static int push_row(struct rewrite *w, const struct tpq_part_row *r)
 {
-	if (w->n_rows == w->cap_rows) {
-		size_t c = w->cap_rows ? w->cap_rows * 2 : 1024;
-		struct tpq_part_row *nv = realloc(w->rows, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		w->rows = nv;
-		w->cap_rows = c;
-	}
+	if (tpq_grow(&w->rows, w->n_rows, &w->cap_rows, sizeof(*w->rows), 1024))
+		return -1;
 	w->rows[w->n_rows++] = *r;
 	return 0;
 }

@@ -35,6 +35,7 @@
 
 #include "codec/codec.h"
 #include "json/hash.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #define D TPQ_STATE_DIR "/"
@@ -165,14 +166,8 @@ struct strv {
 
 static int strv_push(struct strv *sv, const char *s)
 {
-	if (sv->n == sv->cap) {
-		size_t c = sv->cap ? sv->cap * 2 : 16;
-		char **nv = realloc(sv->v, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		sv->v = nv;
-		sv->cap = c;
-	}
+	if (tpq_grow(&sv->v, sv->n, &sv->cap, sizeof(*sv->v), 16))
+		return -1;
 	if (!(sv->v[sv->n] = strdup(s)))
 		return -1;
 	sv->n++;
@@ -523,14 +518,8 @@ static int add_root(struct tpq_state *s, const char *root, int day)
 			return 0;
 		}
 	}
-	if (s->n_roots == s->cap_roots) {
-		size_t c = s->cap_roots ? s->cap_roots * 2 : 16;
-		struct root_day *nv = realloc(s->roots, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		s->roots = nv;
-		s->cap_roots = c;
-	}
+	if (tpq_grow(&s->roots, s->n_roots, &s->cap_roots, sizeof(*s->roots), 16))
+		return -1;
 	if (!(s->roots[s->n_roots].root = strdup(root)))
 		return -1;
 	s->roots[s->n_roots++].day = day;
@@ -562,14 +551,8 @@ int tpq_state_rejected_set(struct tpq_state *s, const char *key, const char *err
 			return 0;
 		}
 	}
-	if (s->n_rej == s->cap_rej) {
-		size_t c = s->cap_rej ? s->cap_rej * 2 : 16;
-		struct rejected *nv = realloc(s->rej, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		s->rej = nv;
-		s->cap_rej = c;
-	}
+	if (tpq_grow(&s->rej, s->n_rej, &s->cap_rej, sizeof(*s->rej), 16))
+		return -1;
 	s->rej[s->n_rej].key = strdup(key);
 	s->rej[s->n_rej].error = strdup(error);
 	if (!s->rej[s->n_rej].key || !s->rej[s->n_rej].error) {
@@ -1211,14 +1194,8 @@ int64_t tpq_part_state_src(struct tpq_part_state *p, const char *key)
 			j = (j + 1) & (p->n_src_slots - 1);
 		}
 	}
-	if (p->n_srcs == p->cap_srcs) {
-		size_t c = p->cap_srcs ? p->cap_srcs * 2 : 16;
-		char **nv = realloc(p->srcs, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		p->srcs = nv;
-		p->cap_srcs = c;
-	}
+	if (tpq_grow(&p->srcs, p->n_srcs, &p->cap_srcs, sizeof(*p->srcs), 16))
+		return -1;
 	if (!(p->srcs[p->n_srcs] = strdup(key)))
 		return -1;
 	p->n_srcs++;
@@ -1233,14 +1210,8 @@ int64_t tpq_part_state_src(struct tpq_part_state *p, const char *key)
 
 static int extra_push(struct tpq_part_state *p, uint32_t v)
 {
-	if (p->n_extra == p->cap_extra) {
-		size_t c = p->cap_extra ? p->cap_extra * 2 : 64;
-		uint32_t *nv = realloc(p->extra, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		p->extra = nv;
-		p->cap_extra = c;
-	}
+	if (tpq_grow(&p->extra, p->n_extra, &p->cap_extra, sizeof(*p->extra), 64))
+		return -1;
 	p->extra[p->n_extra++] = v;
 	return 0;
 }
@@ -1270,14 +1241,8 @@ int tpq_part_state_add_source(struct tpq_part_state *p, size_t row, uint32_t src
 
 int tpq_part_state_add_file(struct tpq_part_state *p, const struct tpq_part_file *f)
 {
-	if (p->n_files == p->cap_files) {
-		size_t c = p->cap_files ? p->cap_files * 2 : 8;
-		struct tpq_part_file *nv = realloc(p->files, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		p->files = nv;
-		p->cap_files = c;
-	}
+	if (tpq_grow(&p->files, p->n_files, &p->cap_files, sizeof(*p->files), 8))
+		return -1;
 	p->files[p->n_files] = *f;
 	if (!(p->files[p->n_files].name = strdup(f->name)))
 		return -1;
@@ -1288,14 +1253,8 @@ int tpq_part_state_add_file(struct tpq_part_state *p, const struct tpq_part_file
 int tpq_part_state_add_row(struct tpq_part_state *p, const uint64_t key[2], bool noid,
 			   uint32_t src)
 {
-	if (p->n_rows == p->cap_rows) {
-		size_t c = p->cap_rows ? p->cap_rows * 2 : 1024;
-		struct tpq_part_row *nv = realloc(p->rows, c * sizeof(*nv));
-		if (!nv)
-			return -1;
-		p->rows = nv;
-		p->cap_rows = c;
-	}
+	if (tpq_grow(&p->rows, p->n_rows, &p->cap_rows, sizeof(*p->rows), 1024))
+		return -1;
 	if (p->n_rows >= UINT32_MAX - 1)
 		return -1;
 	struct tpq_part_row *r = &p->rows[p->n_rows++];

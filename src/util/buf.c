@@ -49,3 +49,25 @@ uint8_t *tpq_buf_detach(struct tpq_buf *b, size_t *len)
 	memset(b, 0, sizeof(*b));
 	return p;
 }
+
+int tpq_grow(void *vp, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap : first ? first : 1;
+	while (c <= n) {
+		if (c > SIZE_MAX / 2)
+			return -1;
+		c *= 2;
+	}
+	if (c > SIZE_MAX / size)
+		return -1;
+	void *old;
+	memcpy(&old, vp, sizeof(old));
+	void *nv = realloc(old, c * size);
+	if (!nv)
+		return -1;
+	memcpy(vp, &nv, sizeof(nv));
+	*cap = c;
+	return 0;
+}

@@ -72,6 +72,12 @@ static inline void tpq_buf_put_uleb(struct tpq_buf *b, uint64_t v)
 	tpq_buf_put(b, t, n);
 }
 
+/* Makes room for element n of a dynamic array: `vp` is the address of the
+ * array's pointer, *cap its capacity in elements of `size` bytes, doubled
+ * (from `first`) when n has reached it. 0, or -1 when out of memory (the
+ * array and *cap unchanged). */
+int tpq_grow(void *vp, size_t n, size_t *cap, size_t size, size_t first);
+
 /* Little-endian loads and stores at any alignment: one instruction on a
  * little-endian host, bytes elsewhere. */
 static inline uint32_t tpq_le32(const uint8_t *p)
