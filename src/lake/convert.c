@@ -42,6 +42,7 @@
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/fs.h"
+#include "util/pool.h"
 
 #define MAX_OBJECT_BYTES ((size_t)1 << 32)   /* compressed */
 #define MAX_JSON_BYTES ((size_t)4 << 30)      /* inflated: record offsets are 32-bit */
@@ -94,7 +95,7 @@ struct file {
 	bool same_content;   /* changed metadata, same bytes: nothing to convert */
 	bool rejected;
 	char *error;         /* rejected: the message */
-	char *parts;         /* partitions its records went to, '|'-separated */
+	char *parts;         /* partitions its records went to, '|'-separated (in a worker's pool) */
 	char *old_parts;     /* changed objects: the partitions it fed before */
 	uint64_t rows;
 };
@@ -123,6 +124,7 @@ struct worker {
 	struct tpq_ct_records recs;
 	struct tpq_buf raw, json;
 	struct tpq_ct_shredder *shredder;
+	struct tpq_pool pool;     /* what files keep for the whole run (their parts) */
 	struct tpq_pw *pw;        /* the write stage's writer, reset for each file */
 	enum tpq_status err;
 	struct tpq_error error;
@@ -275,28 +277,6 @@ static int parse_part_path(const char *path, struct part_key *k)
 	return 0;
 }
 
-/* Adds partition k to f->parts unless there. */
-static int note_part(struct file *f, const struct part_key *k)
-{
-	char path[256];
-	if (part_path(path, sizeof(path), k))
-		return 0;
-	size_t have = f->parts ? strlen(f->parts) : 0, n = strlen(path);
-	if (f->parts) {
-		for (const char *q = f->parts; (q = strstr(q, path)); q += n)
-			if ((q == f->parts || q[-1] == '|') && (q[n] == '|' || q[n] == '\0'))
-				return 0;
-	}
-	char *np = realloc(f->parts, have + n + 2);
-	if (!np)
-		return -1;
-	if (have)
-		np[have++] = '|';
-	memcpy(np + have, path, n + 1);
-	f->parts = np;
-	return 0;
-}
-
 /* ---- the read stage ---- */
 
 /* Copies a rejected object to DIR/<key>. Returns 0, or -1 with errno set. */
@@ -436,8 +416,6 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 				if (tpq_grow(&f->pk, f->n_pk, &f->cap_pk, sizeof(*f->pk), 4))
 					return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 				f->pk[f->n_pk++] = k;
-				if (note_part(f, &k))
-					return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 			}
 			last = j;
 		}
@@ -447,6 +425,20 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 			.has_id = c->has_id, .hash = {c->hash[0], c->hash[1]},
 		};
 	}
+	/* the partitions it fed, '|'-separated, kept for the run in the pool
+	 * (w->raw is free to be the scratch now) */
+	w->raw.len = 0;
+	for (uint32_t j = 0; j < f->n_pk; j++) {
+		char path[256];
+		if (part_path(path, sizeof(path), &f->pk[j]))
+			continue;
+		if (w->raw.len)
+			tpq_buf_put(&w->raw, "|", 1);
+		tpq_buf_put(&w->raw, path, strlen(path));
+	}
+	if (tpq_buf_status(&w->raw) ||
+	    !(f->parts = tpq_pool_strndup(&w->pool, (const char *)w->raw.p, w->raw.len)))
+		return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 	f->rows = w->recs.n;
 	pthread_mutex_lock(&r->lock);
 	r->st->files_converted++;
@@ -1370,6 +1362,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 		tpq_ct_records_init(&ws[i].recs);
 		tpq_buf_init(&ws[i].raw);
 		tpq_buf_init(&ws[i].json);
+		tpq_pool_init(&ws[i].pool);
 		if (!ws[i].codec || !ws[i].shredder) {
 			st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 			goto free_run;
@@ -1406,6 +1399,7 @@ free_run:
 		tpq_ct_records_release(&ws[i].recs);
 		tpq_buf_release(&ws[i].raw);
 		tpq_buf_release(&ws[i].json);
+		tpq_pool_release(&ws[i].pool);
 	}
 	if (r.table)
 		tpq_ct_table_free(r.table);
@@ -1421,7 +1415,6 @@ free_files:
 		free(r.files[i].json);
 		free(r.files[i].etag);
 		free(r.files[i].error);
-		free(r.files[i].parts);
 		free(r.files[i].old_parts);
 	}
 	free(r.files);
