@@ -1,11 +1,13 @@
-/* util/buf.h's small helpers: tpq_grow (dynamic arrays) and the
- * little-endian loads and stores. */
+/* util/buf.h's small helpers (tpq_grow for dynamic arrays, the
+ * little-endian loads and stores) and util/pool.h. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "util/buf.h"
+#include "util/pool.h"
 
 /* Appending 1000 elements: capacity starts at `first`, doubles, never falls
  * below the count, and earlier elements survive every move. */
@@ -62,10 +64,40 @@ TEST(little_endian)
 	ASSERT_EQ(tpq_le32(b + 3), UINT32_C(0x06050403));
 }
 
+/* 100,000 strings across many chunks, one larger than a chunk: each stays
+ * intact and 8-byte aligned until the release. */
+TEST(pool_strings)
+{
+	struct tpq_pool p;
+	tpq_pool_init(&p);
+	static char *kept[100000];
+	char buf[64];
+	for (int i = 0; i < 100000; i++) {
+		int n = snprintf(buf, sizeof(buf), "acct=%d/day=%d", i, i % 31);
+		kept[i] = tpq_pool_strndup(&p, buf, (size_t)n);
+		ASSERT_TRUE(kept[i] != NULL);
+		ASSERT_EQ((uintptr_t)kept[i] % 8, 0);
+	}
+	size_t huge = (size_t)3 << 20;
+	char *h = tpq_pool_alloc(&p, huge);
+	ASSERT_TRUE(h != NULL);
+	memset(h, 'x', huge);
+	int bad = 0;
+	for (int i = 0; i < 100000; i++) {
+		snprintf(buf, sizeof(buf), "acct=%d/day=%d", i, i % 31);
+		bad += strcmp(kept[i], buf) != 0;
+	}
+	ASSERT_EQ(bad, 0);
+	ASSERT_TRUE(tpq_pool_strndup(&p, "abc", 2)[2] == '\0');
+	tpq_pool_release(&p);
+	ASSERT_TRUE(p.head == NULL);
+}
+
 int main(void)
 {
 	RUN(grow_appends);
 	RUN(grow_limits);
 	RUN(little_endian);
+	RUN(pool_strings);
 	return harness_done();
 }
