@@ -65,12 +65,14 @@ static enum tpq_status read_dir(int fd, struct walk *w, struct entry **out, size
 		const char *name = e->d_name;
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
+		size_t nl = strlen(name);
 		if (!strncmp(name, TPQ__LOCAL_TMP_PREFIX, strlen(TPQ__LOCAL_TMP_PREFIX))) {
-			if (!(w->flags & TPQ_LIST_UNPUBLISHED))
+			size_t pl = strlen(TPQ__LOCAL_TMP_PREFIX), sl = strlen(TPQ__LOCAL_TMP_SUFFIX);
+			if (!(w->flags & TPQ_LIST_UNPUBLISHED) || nl <= pl + sl ||
+			    strcmp(name + nl - sl, TPQ__LOCAL_TMP_SUFFIX) != 0)
 				continue;
-			name += strlen(TPQ__LOCAL_TMP_PREFIX); /* under its final key */
-			if (!*name)
-				continue;
+			name += pl; /* under its final key */
+			nl -= pl + sl;
 		}
 		struct stat sb;
 		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
@@ -92,7 +94,6 @@ static enum tpq_status read_dir(int fd, struct walk *w, struct entry **out, size
 			v = nv;
 			cap = c;
 		}
-		size_t nl = strlen(name);
 		char *s = malloc(nl + 2);
 		if (!s) {
 			st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");

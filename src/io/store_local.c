@@ -1,5 +1,5 @@
 /* The local store: a directory. Objects are files; put and create publish
- * through a hidden temporary name (".tpq-tmp-<name>" beside the final one:
+ * through a hidden temporary name (".tpq-tmp-<name>.tmp" beside the final one:
  * written, fsynced, renamed, directory fsynced), so a crash leaves either
  * nothing or the whole object under its final name, and listings never show
  * temporaries. put with TPQ_PUT_IF_ABSENT publishes with link(2), which fails
@@ -36,8 +36,8 @@ static int paths(const struct local_store *l, const char *key, char *fin, char *
 	base = base ? base + 1 : key;
 	if (snprintf(fin, cap, "%s/%s", l->root, key) >= (int)cap)
 		return -1;
-	if (tmp && snprintf(tmp, cap, "%s/%.*s%s%s", l->root, (int)dlen, key, TPQ__LOCAL_TMP_PREFIX,
-			    base) >= (int)cap)
+	if (tmp && snprintf(tmp, cap, "%s/%.*s%s%s%s", l->root, (int)dlen, key, TPQ__LOCAL_TMP_PREFIX,
+			    base, TPQ__LOCAL_TMP_SUFFIX) >= (int)cap)
 		return -1;
 	return 0;
 }

@@ -23,6 +23,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { duckdbQuery, closeDuckDB } from './readers.mjs';
@@ -969,12 +970,16 @@ test('crash safety: real SIGKILL at random times, then a normal run: the lake eq
 	const refDigest = await lakeDigest(ref);
 	const lake = path.join(fastScratch, `rkill-lake-${++dirSeq}`);
 	const args = ['convert', '--json', '--quiet', '--threads', '1', src, lake];
-	// how long an uninterrupted run takes: the kills fall anywhere in it
-	copyLake(base, lake);
-	const t0 = Date.now();
-	const full = await spawnRun(TRAILPQ, args).done;
-	const span = Date.now() - t0;
-	assert.equal(full.status, 3, show(full));
+	// how long an uninterrupted run takes (the fastest of 3: on a busy machine one run can
+	// take twice as long as the next): the kills fall anywhere in it
+	let span = Infinity;
+	for (let i = 0; i < 3; i++) {
+		copyLake(base, lake);
+		const t0 = Date.now();
+		const full = await spawnRun(TRAILPQ, args).done;
+		span = Math.min(span, Date.now() - t0);
+		assert.equal(full.status, 3, show(full));
+	}
 	// seeded, so that a failure can be replayed
 	let seed = 12345;
 	const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -982,7 +987,7 @@ test('crash safety: real SIGKILL at random times, then a normal run: the lake eq
 	// 20 runs killed before they ended (a run that ends first is not counted: timers are late
 	// on a busy machine), each followed by a normal run
 	let killedMidway = 0, attempts = 0;
-	while (killedMidway < 20 && attempts < 60) {
+	while (killedMidway < 20 && attempts < 80) {
 		attempts++;
 		copyLake(base, lake);
 		const delay = Math.floor(rnd() * span * 0.8);
@@ -1002,5 +1007,156 @@ test('crash safety: real SIGKILL at random times, then a normal run: the lake eq
 	console.log(`# random SIGKILL: a run takes ${span} ms; ${killedMidway} of ${attempts} runs killed midway, ${failures.length} failed`);
 	assert.ok(killedMidway >= 10, `only ${killedMidway} of ${attempts} runs were killed before they ended`);
 	assertNoFailures(failures, 'random SIGKILLs');
+	assertNoStaleVersions(later);
+});
+
+// ---- compaction and status ----
+
+function trailpqJson(bin, args, opts = {}) {
+	const r = runBin(bin, args, opts);
+	let json = null;
+	try {
+		json = JSON.parse(r.stdout);
+	} catch {
+		// left null: the caller's assertion shows the output
+	}
+	return { ...r, json };
+}
+
+// Rows of one Parquet file, in the file's order, out of eventtime order (0 when sorted).
+async function unsortedRows(file) {
+	const [r] = await duckdbQuery(`SELECT count(*)::VARCHAR AS n FROM (SELECT eventtime, ` +
+		`lag(eventtime) OVER (ORDER BY file_row_number) AS prev FROM read_parquet(${sqlStr(file)}, ` +
+		`file_row_number = true)) WHERE prev > eventtime`);
+	return Number(r.n);
+}
+
+// An hourly-style lake: every run adds one more file to the same days, so each partition
+// holds a file per run; and one rejected file for status to list.
+function hourlyLake(src, lake, runs) {
+	const parts = [];
+	for (const account of [ACCT, '444455556666'])
+		for (const d of [10, 11])
+			parts.push({ account, d });
+	const bad = ctKey({ d: 11 });
+	put(src, bad, gz('{"Records":[{"eventID":"cut"'));
+	for (let run = 0; run < runs; run++) {
+		for (const { account, d } of parts)
+			put(src, ctKey({ account, d }), gz(recordsText(recsOn(d, 4, { recipientAccountId: account }, 'hourly'))));
+		convertOk(src, lake, ['--threads', '1'], 3 * (run === 0) || 0);
+	}
+	return { parts, bad };
+}
+
+test('compaction: --partition, --older-than, all partitions; sorted files; the lake stays one run; status counts it', { skip: SKIP }, async () => {
+	needBinary();
+	const later = [];
+	const src = freshDir('compact-src');
+	const lake = freshDir('compact-lake');
+	const { parts, bad } = hourlyLake(src, lake, 4);
+	await assertRule(src, lake, 'before compaction', { later });
+	const dirOf = (p) => partDir(lake, p.d, { account: p.account });
+	for (const p of parts) assert.equal(parquetIn(dirOf(p)).length, 4, `${dirOf(p)}: a file per run`);
+
+	// status: what is on disk, counted by DuckDB and the file system
+	let st = trailpqJson(TRAILPQ, ['status', lake, '--json', '--runs', '3']);
+	assert.equal(st.status, 0, show(st));
+	const ct = st.json.tables.cloudtrail;
+	const onDisk = walk(lake).filter((f) => f.startsWith('cloudtrail/') && f.endsWith('.parquet'));
+	const [cnt] = await duckdbQuery(`SELECT count(*)::VARCHAR AS n FROM read_parquet(${lakeGlob(lake)})`);
+	assert.deepEqual([ct.partitions, ct.files, ct.rows, ct.bytes],
+		[parts.length, onDisk.length, Number(cnt.n), onDisk.reduce((s, f) => s + fs.statSync(path.join(lake, f)).size, 0)],
+		`status: ${st.stdout}`);
+	assert.equal(st.json.runs_committed, 4);
+	assert.deepEqual(st.json.last_runs.map((r) => r.run), [4, 3, 2], `status --runs 3: ${st.stdout}`);
+	assert.equal(st.json.rejected.length, 1, `status: ${st.stdout}`);
+	assert.ok(JSON.stringify(st.json.rejected[0]).includes(path.basename(bad)), `status: ${st.stdout}`);
+	assert.equal(st.json.lock, null);
+	const text = runBin(TRAILPQ, ['status', lake]);
+	assert.equal(text.status, 0, show(text));
+	assert.match(text.stdout, /cloudtrail/);
+	assert.match(text.stdout + text.stderr, new RegExp(path.basename(bad).replaceAll('.', '\\.')));
+
+	// --older-than: these days (March 2024) are not older than 100,000 days: nothing to do
+	let before = snapshot(lake);
+	let c = trailpqJson(TRAILPQ, ['compact', lake, '--older-than', '100000', '--json']);
+	assert.equal(c.status, 0, show(c));
+	assert.equal(c.json.partitions_compacted, 0, show(c));
+	assertParquetKept(before, snapshot(lake), 'compact --older-than 100000');
+
+	// one partition: it alone becomes one file, sorted by eventtime
+	const one = parts[0];
+	const prefix = path.relative(lake, dirOf(one));
+	before = snapshot(lake);
+	c = trailpqJson(TRAILPQ, ['compact', lake, '--partition', prefix, '--json']);
+	assert.equal(c.status, 0, show(c));
+	assert.deepEqual([c.json.partitions_compacted, c.json.files_before, c.json.files_after], [1, 4, 1], show(c));
+	const files = parquetIn(dirOf(one));
+	assert.equal(files.length, 1);
+	assert.equal(await unsortedRows(path.join(dirOf(one), files[0])), 0, 'the compacted file is sorted by eventtime');
+	const after = snapshot(lake);
+	for (const [f, v] of before)
+		if (f.endsWith('.parquet') && !f.startsWith(prefix)) assert.deepEqual(after.get(f), v, `${f} changed`);
+	await assertRule(src, lake, 'after compacting one partition', { later });
+
+	// everything older than a day: the rest too
+	c = trailpqJson(TRAILPQ, ['compact', lake, '--older-than', '1', '--json']);
+	assert.equal(c.status, 0, show(c));
+	assert.equal(c.json.partitions_compacted, parts.length - 1, show(c));
+	for (const p of parts) {
+		const fs1 = parquetIn(dirOf(p));
+		assert.equal(fs1.length, 1, `${dirOf(p)} after compaction`);
+		assert.equal(await unsortedRows(path.join(dirOf(p), fs1[0])), 0);
+	}
+	await assertRule(src, lake, 'after compacting everything', { later });
+	st = trailpqJson(TRAILPQ, ['status', lake, '--json']);
+	assert.equal(st.json.tables.cloudtrail.files, parts.length, st.stdout);
+
+	// a compacted partition still knows its events: a re-delivery adds nothing, a new event lands
+	const first = walk(src).find((f) => f.endsWith('.json.gz') && !f.endsWith(path.basename(bad)));
+	const redelivered = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(src, first))).toString()).Records[0];
+	const n0 = (await lakeContent(lake)).cloudtrail.rows;
+	put(src, ctKey({ d: 11 }), gz(recordsText([redelivered, ...recsOn(11, 2, {}, 'after-compact')])));
+	const s2 = convertOk(src, lake, ['--threads', '1']);
+	assert.equal(s2.duplicates, 1, `the re-delivered event is a duplicate\n${JSON.stringify(s2)}`);
+	assert.equal((await lakeContent(lake)).cloudtrail.rows, n0 + 2);
+	await assertRule(src, lake, 'a run after compaction', { later });
+	assertNoStaleVersions(later);
+});
+
+test('crash safety: compaction killed before each write/fsync/rename, then compaction again: the lake equals one run', { skip: SKIP_FAULT, timeout: 300000 }, async () => {
+	needFaultBinary();
+	const later = [];
+	const src = freshDir('ccrash-src', fastScratch);
+	const base = freshDir('ccrash-base', fastScratch);
+	hourlyLake(src, base, 3);
+	const ref = referenceLake(src, fastScratch);
+	const refDigest = await lakeDigest(ref);
+	const lake = path.join(fastScratch, `ccrash-lake-${++dirSeq}`);
+	const failures = [];
+	let points = 0;
+	for (let n = 1; n < 2000; n++) {
+		copyLake(base, lake);
+		const k = runBin(FAULT_BIN, ['compact', lake, '--json'], { fault: `kill:${n}` });
+		if (k.signal !== 'SIGKILL') {
+			assert.equal(k.status, 0, `compaction with kill:${n} not reached must complete\n${show(k)}`);
+			points = n - 1;
+			break;
+		}
+		expireLock(lake);
+		await collect(failures, `compact kill:${n}`, async () => {
+			// readers meanwhile: the lake is readable
+			await lakeDigest(lake);
+			const again = runBin(TRAILPQ, ['compact', lake, '--json']);
+			assert.equal(again.status, 0, `compaction after kill:${n}\n${show(again)}`);
+			await assertSameLake(ref, refDigest, lake, `compact kill:${n}`);
+			await assertClean(lake, `after compact kill:${n} and a compaction`, later);
+			for (const f of walk(lake).filter((x) => x.startsWith('cloudtrail/') && x.endsWith('.parquet')))
+				assert.equal(await unsortedRows(path.join(lake, f)), 0, `${f} sorted`);
+		});
+	}
+	console.log(`# compaction crash: ${points} kill points, ${failures.length} failed`);
+	assert.ok(points >= 20, `only ${points} kill points in a compaction`);
+	assertNoFailures(failures, 'compaction kill points');
 	assertNoStaleVersions(later);
 });

@@ -112,7 +112,14 @@ TEST(create_publishes_on_close_only)
 	ASSERT_TRUE(k != NULL);
 	ASSERT_EQ(tpq_sink_write(k, "abc", 3, &e), TPQ_OK);
 	ASSERT_STR_EQ(ls(s, "p/", 0, NULL), ""); /* the temporary is not listed */
+	/* ...unless asked for, under its final key; on disk it is hidden from
+	 * Hive-style readers (leading dot) and from "*.parquet" globs (suffix) */
+	ASSERT_STR_EQ(ls(s, "p/", TPQ_LIST_UNPUBLISHED, NULL), "p/q/file.parquet ");
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s/p/q/.tpq-tmp-file.parquet.tmp", root);
+	ASSERT_TRUE(access(tmp, F_OK) == 0);
 	ASSERT_EQ(k->close(k, &e), TPQ_OK);
+	ASSERT_TRUE(access(tmp, F_OK) != 0);
 	k->free(k);
 	ASSERT_STR_EQ(ls(s, "p/", 0, NULL), "p/q/file.parquet ");
 	/* abandoned: nothing remains, not even the temporary */
@@ -121,7 +128,7 @@ TEST(create_publishes_on_close_only)
 	k->free(k);
 	ASSERT_STR_EQ(ls(s, "p/", 0, NULL), "p/q/file.parquet ");
 	char path[512];
-	snprintf(path, sizeof(path), "%s/p/q/.tpq-tmp-other.parquet", root);
+	snprintf(path, sizeof(path), "%s/p/q/.tpq-tmp-other.parquet.tmp", root);
 	ASSERT_TRUE(access(path, F_OK) != 0);
 	s->free(s);
 }
