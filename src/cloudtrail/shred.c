@@ -6,13 +6,17 @@
  *     and fill, per object, a frame of slots, one per schema field, each
  *     holding the LAST occurrence's raw value span and JSON type. Keys the
  *     schema does not name, and map entries, become keyed entries deduplicated
- *     by decoded key through one hash table (scoped by frame). Each frame also
- *     keeps its keys in first-occurrence order (a linked list of entries).
+ *     by decoded key through one hash table (scoped by frame). Each key gets a
+ *     sequence number at its first occurrence (slot or entry), which gives
+ *     the key order; a frame lists only its keyed entries. Phase A also notes
+ *     whether anything may go to unmapped (um_maybe: an unknown key, a value
+ *     of the wrong type, ...), so the common record skips phase B.
  *     Free-form values (JSON-text columns, unknown keys) are crossed without
  *     decoding by a bracket-counting block scan. Strings are decoded only when
  *     they contain a backslash, into a per-record arena.
- *  B. unmapped: walk the frames in key order and append every value that
- *     found no column, under its JSON pointer. The pointer is kept as a
+ *  B. unmapped (only when um_maybe): walk the frames in key order (known
+ *     fields sorted by sequence, merged with the keyed entries) and append
+ *     every value that found no column, under its JSON pointer. The pointer is kept as a
  *     stack of components and written out only for a value that is added,
  *     so the common record (nothing unmapped) builds no text at all.
  *  C. emit: walk the schema, putting each leaf's value or NULL with its
@@ -98,23 +102,22 @@ struct slot {
 	uint32_t off, len; /* the value's raw bytes, relative to the record */
 	uint8_t jt, fl;
 	uint32_t a, b;     /* see SF_DEC; STRUCT/MAP: a = frame; LIST: a = first elem (or -1), b = count */
+	uint32_t seq;      /* when the key first occurred in the record (key order for unmapped) */
 	int64_t ms;
 };
 
 struct frame {
 	uint32_t sd;       /* struct def, or MAP_SD */
 	uint32_t slot0;
-	int32_t head, tail; /* entries in first-occurrence order */
+	int32_t head, tail; /* keyed entries in first-occurrence order */
 };
 
-enum { E_KNOWN, E_KEY };
-
+/* A key the schema does not name, or a map entry. */
 struct ent {
 	int32_t next, frame;
-	uint8_t kind;
 	uint8_t kfl;       /* SF_DEC, SF_LONE for the key */
-	uint8_t vjt, vfl;  /* the value (E_KEY), vfl: SF_DEC, SF_LONE (map values) */
-	uint16_t field;    /* E_KNOWN */
+	uint8_t vjt, vfl;  /* the value, vfl: SF_DEC, SF_LONE (map values) */
+	uint32_t seq;      /* as struct slot's */
 	uint32_t h;
 	uint32_t koff, klen;   /* raw key contents */
 	uint32_t kdoff, kdlen; /* decoded key: arena if SF_DEC, else = raw */
@@ -159,6 +162,8 @@ struct tpq_ct_shredder {
 	struct tpq_buf um;  /* the unmapped text */
 	struct pcomp pc[MAX_PATH]; /* the JSON pointer of the value being looked at */
 	unsigned npc;
+	uint32_t seq;      /* keys seen in this record */
+	bool um_maybe;     /* something may go to unmapped: phase B runs only then */
 };
 
 /* ---------------------------------------------------------------- table */
@@ -393,8 +398,9 @@ static uint8_t jt_of(uint8_t c)
 	}
 }
 
-/* From just after an opening quote to the closing quote; NULL at the end. */
-static const uint8_t *str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
+/* From just after an opening quote to the closing quote; NULL at the end.
+ * Inlined: it runs for every key and string value. */
+static inline __attribute__((always_inline)) const uint8_t *str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 {
 	const uint8_t *end = sh->end;
 	for (;;) {
@@ -481,7 +487,7 @@ static int32_t new_frame(struct tpq_ct_shredder *sh, uint32_t sd)
 	return (int32_t)sh->n_frames++;
 }
 
-static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi, uint8_t kind)
+static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi)
 {
 	if (!grow((void **)&sh->ents, &sh->cap_ents, sh->n_ents + 1, sizeof(struct ent)))
 		return -1;
@@ -490,7 +496,7 @@ static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi, uint8_t kind)
 	memset(e, 0, sizeof(*e));
 	e->next = -1;
 	e->frame = fi;
-	e->kind = kind;
+	e->seq = sh->seq++;
 	struct frame *f = &sh->frames[fi];
 	if (f->tail >= 0)
 		sh->ents[f->tail].next = ei;
@@ -521,8 +527,6 @@ static bool dtab_grow(struct tpq_ct_shredder *sh)
 	if (!t)
 		return false;
 	for (size_t i = 0; i < sh->n_ents; i++) {
-		if (sh->ents[i].kind != E_KEY)
-			continue;
 		size_t j = sh->ents[i].h & (cap - 1);
 		while (t[j])
 			j = (j + 1) & (cap - 1);
@@ -561,7 +565,7 @@ static int32_t keyed_entry(struct tpq_ct_shredder *sh, int32_t fi, const uint8_t
 			return ei;
 		j = (j + 1) & mask;
 	}
-	int32_t ei = add_ent(sh, fi, E_KEY);
+	int32_t ei = add_ent(sh, fi);
 	if (ei < 0)
 		return -1;
 	struct ent *e = &sh->ents[ei];
@@ -641,6 +645,7 @@ static const uint8_t *parse_list(struct tpq_ct_shredder *sh, const struct fdef *
 				return nomem(sh);
 			q = parse_obj(sh, nf, p);
 		} else {
+			sh->um_maybe |= jt != JT_NULL;
 			q = skip_value(sh, p);
 		}
 		if (!q)
@@ -683,14 +688,10 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 	const struct tpq_ct_table *t = sh->t;
 	const struct fdef *fd = &t->f[t->sd[sh->frames[fi].sd].first + f];
 	size_t si = sh->frames[fi].slot0 + (size_t)f;
-	if (sh->slots[si].jt == JT_NONE) { /* first occurrence: its place in key order */
-		int32_t ei = add_ent(sh, fi, E_KNOWN);
-		if (ei < 0)
-			return nomem(sh);
-		sh->ents[ei].field = (uint16_t)f;
-	}
 	struct slot s;
 	memset(&s, 0, sizeof(s));
+	/* the first occurrence gives the key its place in key order */
+	s.seq = sh->slots[si].jt == JT_NONE ? sh->seq++ : sh->slots[si].seq;
 	s.jt = jt_of(*v);
 	s.off = (uint32_t)(v - sh->rec);
 	const uint8_t *q;
@@ -709,6 +710,7 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 				if (!decode(sh, v + 1, (size_t)(q - v - 1), &s.a, &s.b, &lone))
 					return nomem(sh);
 				s.fl = (uint8_t)(SF_DEC | (lone ? SF_LONE : 0));
+				sh->um_maybe |= lone;
 			}
 		} else {
 			int64_t ms = tpq_ct_event_ms(v + 1, (size_t)(q - v - 1), esc, &canon);
@@ -716,6 +718,7 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 				s.ms = ms;
 				s.fl = (uint8_t)(SF_TIME_OK | (canon ? SF_TIME_CANON : 0));
 			}
+			sh->um_maybe |= !canon;
 		}
 		q++;
 		break;
@@ -736,6 +739,12 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 		break;
 	default:
 	skip:
+		/* a value of the wrong JSON type goes to unmapped (JSON-text
+		 * columns take any value, BOOL columns come here too) */
+		if (fd->kind == TPQ_CTK_BOOL)
+			sh->um_maybe |= s.jt != JT_TRUE && s.jt != JT_FALSE && s.jt != JT_NULL;
+		else
+			sh->um_maybe |= fd->kind != TPQ_CTK_JSON && s.jt != JT_NULL;
 		q = skip_value(sh, v);
 		break;
 	}
@@ -773,6 +782,10 @@ static const uint8_t *parse_keyed(struct tpq_ct_shredder *sh, int32_t fi, const 
 	if (ei < 0)
 		return nomem(sh);
 	struct ent *e = &sh->ents[ei];
+	/* an unknown key always goes to unmapped; a map entry when its key or
+	 * value cannot be a map entry */
+	sh->um_maybe |= !is_map || (e->kfl & SF_LONE) || (vfl & SF_LONE) ||
+			(vjt != JT_STR && vjt != JT_NULL);
 	e->vjt = vjt;
 	e->vfl = vfl;
 	e->voff = (uint32_t)(v - sh->rec);
@@ -1020,17 +1033,36 @@ static void um_known(struct tpq_ct_shredder *sh, int32_t fi, unsigned f)
 	sh->npc--;
 }
 
+/* The keys of struct frame fi in first-occurrence order: its present known
+ * fields (sorted by seq, fewer than LUT_SIZE / 2) merged with its keyed
+ * entries (a list already in that order). */
 static void um_frame(struct tpq_ct_shredder *sh, int32_t fi)
 {
-	for (int32_t ei = sh->frames[fi].head; ei >= 0; ei = sh->ents[ei].next) {
-		const struct ent *e = &sh->ents[ei];
-		if (e->kind == E_KNOWN) {
-			um_known(sh, fi, e->field);
-		} else {
-			pc_push(sh, PC_RAW, sh->rec + e->koff, e->klen);
-			um_add(sh, e->voff, e->vlen);
-			sh->npc--;
+	const struct frame *fr = &sh->frames[fi];
+	const struct sdef *sd = &sh->t->sd[fr->sd];
+	const struct slot *slots = &sh->slots[fr->slot0];
+	uint8_t order[LUT_SIZE / 2];
+	unsigned n = 0;
+	for (unsigned i = 0; i < sd->n; i++) {
+		if (slots[i].jt == JT_NONE)
+			continue;
+		unsigned k = n++;
+		for (; k > 0 && slots[order[k - 1]].seq > slots[i].seq; k--)
+			order[k] = order[k - 1];
+		order[k] = (uint8_t)i;
+	}
+	unsigned k = 0;
+	int32_t ei = fr->head;
+	while (k < n || ei >= 0) {
+		if (ei < 0 || (k < n && slots[order[k]].seq < sh->ents[ei].seq)) {
+			um_known(sh, fi, order[k++]);
+			continue;
 		}
+		const struct ent *e = &sh->ents[ei];
+		pc_push(sh, PC_RAW, sh->rec + e->koff, e->klen);
+		um_add(sh, e->voff, e->vlen);
+		sh->npc--;
+		ei = e->next;
 	}
 }
 
@@ -1179,6 +1211,8 @@ enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const
 	tpq_buf_reset(&sh->str);
 	tpq_buf_reset(&sh->um);
 	sh->npc = 0;
+	sh->seq = 0;
+	sh->um_maybe = false;
 	sh->st = TPQ_OK;
 	sh->rec = rec;
 	sh->end = rec + len;
@@ -1195,7 +1229,7 @@ enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const
 		if (q && tpq__skip_ws(q, sh->end) != sh->end)
 			corrupt(sh, q, "trailing bytes after the record");
 	}
-	if (sh->st == TPQ_OK) {
+	if (sh->st == TPQ_OK && sh->um_maybe) {
 		um_frame(sh, 0);
 		if (sh->um.len)
 			tpq_buf_put_u8(&sh->um, '}');

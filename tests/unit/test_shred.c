@@ -371,6 +371,35 @@ TEST(unmapped_is_valid_json)
 	ASSERT_EQ(len, 0);
 }
 
+TEST(unmapped_key_order)
+{
+	/* known fields and unknown keys interleaved, repeated keys (first position,
+	 * last value), type mismatches at two levels, a list element */
+	static const char *cases[][2] = {
+		{"{\"x\":1,\"eventName\":5,\"y\":2,\"eventName\":\"ok\",\"userIdentity\":"
+		 "{\"z\":3,\"type\":7},\"eventTime\":\"2024-01-01T00:00:00+00:00\",\"readOnly\":\"no\"}",
+		 "{\"/x\":1,\"/y\":2,\"/userIdentity/z\":3,\"/userIdentity/type\":7,"
+		 "\"/eventTime\":\"2024-01-01T00:00:00+00:00\",\"/readOnly\":\"no\"}"},
+		{"{\"eventName\":1,\"a\":1,\"eventSource\":[2],\"a\":3,\"eventName\":{}}",
+		 "{\"/eventName\":{},\"/a\":3,\"/eventSource\":[2]}"},
+		{"{\"resources\":[{\"b\":1,\"ARN\":\"r\"},7,null,{\"ARN\":false}],\"c\":0}",
+		 "{\"/resources/0/b\":1,\"/resources/1\":7,\"/resources/3/ARN\":false,\"/c\":0}"},
+		{"{\"eventName\":\"e\",\"readOnly\":true,\"eventTime\":\"2024-01-01T00:00:00Z\"}", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(shred(cases[i][0]), TPQ_OK);
+		size_t len;
+		const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+		if (!cases[i][1]) {
+			ASSERT_TRUE(u == NULL);
+			continue;
+		}
+		ASSERT_TRUE(u != NULL);
+		ASSERT_EQ(len, strlen(cases[i][1]));
+		ASSERT_TRUE(u && memcmp(u, cases[i][1], len) == 0);
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -557,6 +586,7 @@ int main(void)
 		RUN(many_unknown_and_duplicate_keys);
 		RUN(big_values);
 		RUN(unmapped_is_valid_json);
+		RUN(unmapped_key_order);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
 		tpq_ct_shredder_free(SH);
