@@ -97,6 +97,7 @@ enum { JT_NONE, JT_NULL, JT_FALSE, JT_TRUE, JT_NUM, JT_STR, JT_OBJ, JT_ARR };
 #define SF_LONE 2u       /* the string holds an escaped lone surrogate */
 #define SF_TIME_OK 4u
 #define SF_TIME_CANON 8u
+#define SF_PRESENT 16u   /* the value fills the field's column(s) (emit puts it) */
 
 struct slot {
 	uint32_t off, len; /* the value's raw bytes, relative to the record */
@@ -164,6 +165,12 @@ struct tpq_ct_shredder {
 	unsigned npc;
 	uint32_t seq;      /* keys seen in this record */
 	bool um_maybe;     /* something may go to unmapped: phase B runs only then */
+	/* Key lookup cache: the field that followed field i (global index) last
+	 * time, + 1, and per struct def the field that came first. CloudTrail
+	 * writes the keys of an event in much the same order every time, so most
+	 * lookups are one compare against the guess instead of a hash probe. */
+	uint8_t guess_next[MAX_FIELDS];
+	uint8_t guess_first[MAX_STRUCTS];
 };
 
 /* ---------------------------------------------------------------- table */
@@ -595,10 +602,16 @@ static inline bool key_eq(const uint8_t *k, const uint8_t *key, size_t n)
 	return diff == 0;
 }
 
-/* The field of struct def sd named by the raw key, or -1 (-2: no memory). */
-static int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8_t *k, size_t n,
-		  bool esc)
+/* The field of struct def sd named by the raw key, or -1 (-2: no memory).
+ * `guess` (field index + 1, 0: none) is tried first. */
+static inline int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8_t *k,
+			 size_t n, bool esc, unsigned guess)
 {
+	if (guess && !esc) {
+		const struct fdef *g = &sh->t->f[sd->first + guess - 1];
+		if (g->klen == n && key_eq(k, g->kpad, n))
+			return (int)guess - 1;
+	}
 	if (esc) {
 		bool lone = false;
 		tpq_buf_reset(&sh->tmp);
@@ -682,12 +695,10 @@ done:
 	return p;
 }
 
-/* The value v of schema field f of frame fi. */
-static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f, const uint8_t *v)
+/* The value v of schema field fd, slot si of frame fi. */
+static const uint8_t *parse_field(struct tpq_ct_shredder *sh, const struct fdef *fd, size_t si,
+				  const uint8_t *v)
 {
-	const struct tpq_ct_table *t = sh->t;
-	const struct fdef *fd = &t->f[t->sd[sh->frames[fi].sd].first + f];
-	size_t si = sh->frames[fi].slot0 + (size_t)f;
 	struct slot s;
 	memset(&s, 0, sizeof(s));
 	/* the first occurrence gives the key its place in key order */
@@ -712,11 +723,13 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 				s.fl = (uint8_t)(SF_DEC | (lone ? SF_LONE : 0));
 				sh->um_maybe |= lone;
 			}
+			if (!lone)
+				s.fl |= SF_PRESENT;
 		} else {
 			int64_t ms = tpq_ct_event_ms(v + 1, (size_t)(q - v - 1), esc, &canon);
 			if (ms != INT64_MIN) {
 				s.ms = ms;
-				s.fl = (uint8_t)(SF_TIME_OK | (canon ? SF_TIME_CANON : 0));
+				s.fl = (uint8_t)(SF_TIME_OK | SF_PRESENT | (canon ? SF_TIME_CANON : 0));
 			}
 			sh->um_maybe |= !canon;
 		}
@@ -731,20 +744,27 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f,
 			return nomem(sh);
 		q = parse_obj(sh, nf, v);
 		s.a = (uint32_t)nf;
+		s.fl = SF_PRESENT;
 		break;
 	case TPQ_CTK_LIST:
 		if (s.jt != JT_ARR)
 			goto skip;
 		q = parse_list(sh, fd, v, &s);
+		s.fl = SF_PRESENT;
 		break;
 	default:
 	skip:
 		/* a value of the wrong JSON type goes to unmapped (JSON-text
-		 * columns take any value, BOOL columns come here too) */
-		if (fd->kind == TPQ_CTK_BOOL)
-			sh->um_maybe |= s.jt != JT_TRUE && s.jt != JT_FALSE && s.jt != JT_NULL;
-		else
-			sh->um_maybe |= fd->kind != TPQ_CTK_JSON && s.jt != JT_NULL;
+		 * columns take any value but null, BOOL columns come here too) */
+		if (fd->kind == TPQ_CTK_BOOL) {
+			bool tf = s.jt == JT_TRUE || s.jt == JT_FALSE;
+			s.fl = tf ? SF_PRESENT : 0;
+			sh->um_maybe |= !tf && s.jt != JT_NULL;
+		} else if (fd->kind == TPQ_CTK_JSON) {
+			s.fl = s.jt != JT_NULL ? SF_PRESENT : 0;
+		} else {
+			sh->um_maybe |= s.jt != JT_NULL;
+		}
 		q = skip_value(sh, v);
 		break;
 	}
@@ -801,6 +821,8 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 	const uint8_t *end = sh->end;
 	uint32_t sdi = sh->frames[fi].sd;
 	const struct sdef *sd = sdi == MAP_SD ? NULL : &sh->t->sd[sdi];
+	const struct fdef *f0 = sd ? &sh->t->f[sd->first] : NULL;
+	uint8_t *guess = sd ? &sh->guess_first[sdi] : NULL;
 	p = tpq__skip_ws(p + 1, end);
 	if (p < end && *p == '}')
 		return p + 1;
@@ -818,12 +840,14 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 		p = tpq__skip_ws(p + 1, end);
 		if (p >= end)
 			return corrupt(sh, end, "expected a value");
-		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc) : -1;
+		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc, *guess) : -1;
 		if (f == -2)
 			return nomem(sh);
-		if (f >= 0)
-			p = parse_field(sh, fi, f, p);
-		else
+		if (f >= 0) {
+			*guess = (uint8_t)(f + 1);
+			guess = &sh->guess_next[sd->first + f];
+			p = parse_field(sh, &f0[f], sh->frames[fi].slot0 + (size_t)f, p);
+		} else
 			p = parse_keyed(sh, fi, k, (size_t)(ke - k), kesc, p, sd == NULL);
 		if (!p)
 			return NULL;
@@ -1115,29 +1139,7 @@ static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi
 	for (unsigned i = 0; i < sd->n; i++) {
 		const struct fdef *fd = &t->f[sd->first + i];
 		const struct slot *s = &slots[i];
-		bool present;
-		switch (fd->kind) {
-		case TPQ_CTK_STRING:
-			present = s->jt == JT_STR && !(s->fl & SF_LONE);
-			break;
-		case TPQ_CTK_JSON:
-			present = s->jt != JT_NONE && s->jt != JT_NULL;
-			break;
-		case TPQ_CTK_BOOL:
-			present = s->jt == JT_TRUE || s->jt == JT_FALSE;
-			break;
-		case TPQ_CTK_TIMESTAMP:
-			present = (s->fl & SF_TIME_OK) != 0;
-			break;
-		case TPQ_CTK_STRUCT:
-		case TPQ_CTK_MAP:
-			present = s->jt == JT_OBJ;
-			break;
-		default: /* LIST */
-			present = s->jt == JT_ARR;
-			break;
-		}
-		if (!present) {
+		if (!(s->fl & SF_PRESENT)) {
 			run_add(w, &run, fd, rep);
 			continue;
 		}
