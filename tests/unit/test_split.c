@@ -416,6 +416,16 @@ TEST(parse_time)
 	ASSERT_EQ(pt("+021-01-01T00:00:00Z", &ms), 0);
 	ASSERT_EQ(pt("2021-01-01T00:00:0xZ", &ms), 0);
 	ASSERT_EQ(ms, INT64_MIN);
+	/* a byte just below '0' or just above '9' at every digit position */
+	static const int dpos[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24};
+	for (size_t i = 0; i < sizeof(dpos) / sizeof(dpos[0]); i++) {
+		for (int bad = 0; bad < 2; bad++) {
+			char t[] = "2021-01-01T00:00:00+01:00";
+			t[dpos[i]] = bad ? ':' : '/';
+			ASSERT_EQ(pt(t, &ms), 0);
+		}
+	}
+	ASSERT_EQ(pt("2021-01-01T00:00:00+01:00", &ms), 1);
 	/* through escapes */
 	bool canon;
 	const char *raw = "2020-01-02T03:04:05\\u005a";
