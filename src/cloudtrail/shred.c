@@ -423,11 +423,87 @@ static inline __attribute__((always_inline)) const uint8_t *str_close(const stru
 	}
 }
 
+#if TPQ__JSON_SSE2
+/* Bit i of the result: the parity of x's set bits at positions 0..i. */
+static inline unsigned prefix_xor16(unsigned x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	return x & 0xFFFFu;
+}
+
+/* skip_container, 16 bytes a step: masks of quotes and brackets, the inside
+ * of strings from the quotes' running parity (carried from block to block),
+ * and only the brackets outside strings are counted. A block with a
+ * backslash is crossed byte by byte (escapes are rare in JSON text).
+ *
+ *   bytes     {"a":"}",[1]}
+ *   quotes    .1.1.1.1......   inside = prefix_xor(quotes): .11.11.......
+ *   brackets  1....1...1.11    counted = brackets & ~inside: 1........1.11
+ */
+static const uint8_t *skip_container_sse2(struct tpq_ct_shredder *sh, const uint8_t *p)
+{
+	const uint8_t *end = sh->end;
+	const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+	const __m128i vlc = _mm_set1_epi8(0x20), vo = _mm_set1_epi8('{'), vc = _mm_set1_epi8('}');
+	size_t depth = 0;
+	unsigned in_str = 0; /* 0xFFFF: the block starts inside a string */
+	while (p < end) {
+		size_t avail = (size_t)(end - p);
+		unsigned valid = avail >= 16 ? 0xFFFFu : (1u << avail) - 1;
+		__m128i v = tpq__load128(p);
+		unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) & valid;
+		if (mb) {
+			const uint8_t *stop = p + (avail < 16 ? avail : 16);
+			bool s_in = in_str != 0;
+			for (; p < stop; p++) {
+				uint8_t ch = *p;
+				if (s_in) {
+					if (ch == '\\')
+						p++; /* the escaped byte (may be the next block's first) */
+					else if (ch == '"')
+						s_in = false;
+				} else if (ch == '"') {
+					s_in = true;
+				} else if ((ch | 0x20) == '{') {
+					depth++;
+				} else if ((ch | 0x20) == '}' && --depth == 0) {
+					return p + 1;
+				}
+			}
+			in_str = s_in ? 0xFFFFu : 0;
+			continue;
+		}
+		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)) & valid;
+		__m128i y = _mm_or_si128(v, vlc);
+		unsigned mo = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vo)) & valid;
+		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vc)) & valid;
+		unsigned inside = prefix_xor16(mq) ^ in_str;
+		for (unsigned br = (mo | mc) & ~inside; br; br &= br - 1) {
+			unsigned i = (unsigned)__builtin_ctz(br);
+			if (mo >> i & 1)
+				depth++;
+			else if (--depth == 0)
+				return p + i + 1;
+		}
+		in_str = inside & 0x8000u ? 0xFFFFu : 0;
+		p += 16;
+	}
+	return corrupt(sh, end, in_str ? "unterminated string" : "unterminated object or array");
+}
+#endif
+
 /* Crosses an object or array from its opening bracket, counting nesting. */
 static const uint8_t *skip_container(struct tpq_ct_shredder *sh, const uint8_t *p)
 {
 	const uint8_t *end = sh->end;
 	size_t depth = 0;
+#if TPQ__JSON_SSE2
+	if (sh->simd)
+		return skip_container_sse2(sh, p);
+#endif
 	for (;;) {
 		p = tpq__scan_nest(p, end, sh->simd);
 		if (p >= end)

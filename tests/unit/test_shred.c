@@ -371,6 +371,40 @@ TEST(unmapped_is_valid_json)
 	ASSERT_EQ(len, 0);
 }
 
+/* JSON-text values crossed by the block skipper: quotes, escapes and
+ * brackets inside strings at every offset within a 16-byte block, and the
+ * value's exact bytes kept. */
+TEST(json_text_at_every_offset)
+{
+	static const char *bodies[] = {
+		"{\"a\":\"x\\\"}\\\\\",\"b\":[1,{\"c\":\"]\"}]}",
+		"{\"k\":[[],{},\"{[\",\"\\\\\"]}",
+		"[\"\\u005d\",{\"\\\"\":{}},[[[]]]]",
+	};
+	char doc[512], val[256];
+	for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+		for (int pad = 0; pad < 40; pad++) {
+			char fill[48];
+			memset(fill, 'x', (size_t)pad);
+			fill[pad] = '\0';
+			/* the padding shifts the body against the 16-byte blocks */
+			int vn = snprintf(val, sizeof(val), "{\"p\":\"%s\",\"v\":%s}", fill, bodies[b]);
+			int n = snprintf(doc, sizeof(doc), "{\"requestParameters\":%s,\"eventName\":\"e\"}", val);
+			ASSERT_EQ(shred_n(doc, (size_t)n), TPQ_OK);
+			size_t len;
+			const uint8_t *rp = fake_pw_bytes(W, fake_col(S, "requestparameters"), &len);
+			ASSERT_EQ(len, (size_t)vn);
+			ASSERT_TRUE(rp && memcmp(rp, val, len) == 0);
+			ASSERT_STR_EQ(col("eventname"), "r0d1=e");
+		}
+	}
+	/* cut short: an error, never a read past the record */
+	const char *cut[] = {"{\"requestParameters\":{\"a\":\"}", "{\"requestParameters\":[[\"\\",
+			     "{\"requestParameters\":{\"a\":[1,2]"};
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+		ASSERT_EQ(shred(cut[i]), TPQ_ECORRUPT);
+}
+
 TEST(unmapped_key_order)
 {
 	/* known fields and unknown keys interleaved, repeated keys (first position,
@@ -587,6 +621,7 @@ int main(void)
 		RUN(big_values);
 		RUN(unmapped_is_valid_json);
 		RUN(unmapped_key_order);
+		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
 		tpq_ct_shredder_free(SH);
