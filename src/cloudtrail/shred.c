@@ -407,7 +407,8 @@ static uint8_t jt_of(uint8_t c)
 
 /* From just after an opening quote to the closing quote; NULL at the end.
  * Inlined: it runs for every key and string value. */
-static inline __attribute__((always_inline)) const uint8_t *str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
+static inline __attribute__((always_inline)) const uint8_t *
+str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 {
 	const uint8_t *end = sh->end;
 	for (;;) {
@@ -462,7 +463,7 @@ static const uint8_t *skip_container_sse2(struct tpq_ct_shredder *sh, const uint
 				uint8_t ch = *p;
 				if (s_in) {
 					if (ch == '\\')
-						p++; /* the escaped byte (may be the next block's first) */
+						p++; /* the escaped byte (maybe the next block's) */
 					else if (ch == '"')
 						s_in = false;
 				} else if (ch == '"') {
@@ -809,7 +810,8 @@ static const uint8_t *parse_field(struct tpq_ct_shredder *sh, const struct fdef 
 			int64_t t = tpq_ct_event_ms(v + 1, (size_t)(q - v - 1), esc, &canon);
 			if (t != INT64_MIN) {
 				ms = t;
-				fl = (uint8_t)(SF_TIME_OK | SF_PRESENT | (canon ? SF_TIME_CANON : 0));
+				fl = (uint8_t)(SF_TIME_OK | SF_PRESENT |
+					       (canon ? SF_TIME_CANON : 0));
 			}
 			sh->um_maybe |= !canon;
 		}

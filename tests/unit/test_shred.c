@@ -388,11 +388,14 @@ TEST(json_text_at_every_offset)
 			memset(fill, 'x', (size_t)pad);
 			fill[pad] = '\0';
 			/* the padding shifts the body against the 16-byte blocks */
-			int vn = snprintf(val, sizeof(val), "{\"p\":\"%s\",\"v\":%s}", fill, bodies[b]);
-			int n = snprintf(doc, sizeof(doc), "{\"requestParameters\":%s,\"eventName\":\"e\"}", val);
+			int vn = snprintf(val, sizeof(val), "{\"p\":\"%s\",\"v\":%s}", fill,
+					  bodies[b]);
+			int n = snprintf(doc, sizeof(doc),
+					 "{\"requestParameters\":%s,\"eventName\":\"e\"}", val);
 			ASSERT_EQ(shred_n(doc, (size_t)n), TPQ_OK);
 			size_t len;
-			const uint8_t *rp = fake_pw_bytes(W, fake_col(S, "requestparameters"), &len);
+			int rc = fake_col(S, "requestparameters");
+			const uint8_t *rp = fake_pw_bytes(W, rc, &len);
 			ASSERT_EQ(len, (size_t)vn);
 			ASSERT_TRUE(rp && memcmp(rp, val, len) == 0);
 			ASSERT_STR_EQ(col("eventname"), "r0d1=e");
@@ -411,14 +414,17 @@ TEST(unmapped_key_order)
 	 * last value), type mismatches at two levels, a list element */
 	static const char *cases[][2] = {
 		{"{\"x\":1,\"eventName\":5,\"y\":2,\"eventName\":\"ok\",\"userIdentity\":"
-		 "{\"z\":3,\"type\":7},\"eventTime\":\"2024-01-01T00:00:00+00:00\",\"readOnly\":\"no\"}",
+		 "{\"z\":3,\"type\":7},\"eventTime\":\"2024-01-01T00:00:00+00:00\","
+		 "\"readOnly\":\"no\"}",
 		 "{\"/x\":1,\"/y\":2,\"/userIdentity/z\":3,\"/userIdentity/type\":7,"
 		 "\"/eventTime\":\"2024-01-01T00:00:00+00:00\",\"/readOnly\":\"no\"}"},
 		{"{\"eventName\":1,\"a\":1,\"eventSource\":[2],\"a\":3,\"eventName\":{}}",
 		 "{\"/eventName\":{},\"/a\":3,\"/eventSource\":[2]}"},
 		{"{\"resources\":[{\"b\":1,\"ARN\":\"r\"},7,null,{\"ARN\":false}],\"c\":0}",
 		 "{\"/resources/0/b\":1,\"/resources/1\":7,\"/resources/3/ARN\":false,\"/c\":0}"},
-		{"{\"eventName\":\"e\",\"readOnly\":true,\"eventTime\":\"2024-01-01T00:00:00Z\"}", NULL},
+		{"{\"eventName\":\"e\",\"readOnly\":true,"
+		 "\"eventTime\":\"2024-01-01T00:00:00Z\"}",
+		 NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ASSERT_EQ(shred(cases[i][0]), TPQ_OK);

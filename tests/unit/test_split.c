@@ -295,11 +295,17 @@ TEST(hash_long_records_as_one_shot)
 		for (int r = 0; r < 120; r++) {
 			/* records of 18 to about 6,000 bytes; values with significant spaces */
 			starts[r] = k;
-			k += (size_t)sprintf(doc + k, variant ? "{ \n\"eventID\" :\t\"id%d\"" : "{\"eventID\":\"id%d\"", r);
-			for (int f = 0; f < r; f++)
-				k += (size_t)sprintf(doc + k, variant ? " ,\r\n \"k%d\" : [ %d , \"a b\" , { } ]"
-								  : ",\"k%d\":[%d,\"a b\",{}]",
-						     f, f * r);
+			if (variant)
+				k += (size_t)sprintf(doc + k, "{ \n\"eventID\" :\t\"id%d\"", r);
+			else
+				k += (size_t)sprintf(doc + k, "{\"eventID\":\"id%d\"", r);
+			for (int f = 0; f < r; f++) {
+				char *o = doc + k;
+				int m = variant ? sprintf(o, " ,\r\n \"k%d\" :[ %d ,\"a b\" ,{ }]",
+							  f, f * r)
+						: sprintf(o, ",\"k%d\":[%d,\"a b\",{}]", f, f * r);
+				k += (size_t)m;
+			}
 			doc[k++] = '}';
 			ends[r] = k;
 			if (r < 119)
