@@ -6,13 +6,17 @@
  *     and fill, per object, a frame of slots, one per schema field, each
  *     holding the LAST occurrence's raw value span and JSON type. Keys the
  *     schema does not name, and map entries, become keyed entries deduplicated
- *     by decoded key through one hash table (scoped by frame). Each frame also
- *     keeps its keys in first-occurrence order (a linked list of entries).
+ *     by decoded key through one hash table (scoped by frame). Each key gets a
+ *     sequence number at its first occurrence (slot or entry), which gives
+ *     the key order; a frame lists only its keyed entries. Phase A also notes
+ *     whether anything may go to unmapped (um_maybe: an unknown key, a value
+ *     of the wrong type, ...), so the common record skips phase B.
  *     Free-form values (JSON-text columns, unknown keys) are crossed without
  *     decoding by a bracket-counting block scan. Strings are decoded only when
  *     they contain a backslash, into a per-record arena.
- *  B. unmapped: walk the frames in key order and append every value that
- *     found no column, under its JSON pointer. The pointer is kept as a
+ *  B. unmapped (only when um_maybe): walk the frames in key order (known
+ *     fields sorted by sequence, merged with the keyed entries) and append
+ *     every value that found no column, under its JSON pointer. The pointer is kept as a
  *     stack of components and written out only for a value that is added,
  *     so the common record (nothing unmapped) builds no text at all.
  *  C. emit: walk the schema, putting each leaf's value or NULL with its
@@ -93,28 +97,28 @@ enum { JT_NONE, JT_NULL, JT_FALSE, JT_TRUE, JT_NUM, JT_STR, JT_OBJ, JT_ARR };
 #define SF_LONE 2u       /* the string holds an escaped lone surrogate */
 #define SF_TIME_OK 4u
 #define SF_TIME_CANON 8u
+#define SF_PRESENT 16u   /* the value fills the field's column(s) (emit puts it) */
 
 struct slot {
 	uint32_t off, len; /* the value's raw bytes, relative to the record */
 	uint8_t jt, fl;
 	uint32_t a, b;     /* see SF_DEC; STRUCT/MAP: a = frame; LIST: a = first elem (or -1), b = count */
+	uint32_t seq;      /* when the key first occurred in the record (key order for unmapped) */
 	int64_t ms;
 };
 
 struct frame {
 	uint32_t sd;       /* struct def, or MAP_SD */
 	uint32_t slot0;
-	int32_t head, tail; /* entries in first-occurrence order */
+	int32_t head, tail; /* keyed entries in first-occurrence order */
 };
 
-enum { E_KNOWN, E_KEY };
-
+/* A key the schema does not name, or a map entry. */
 struct ent {
 	int32_t next, frame;
-	uint8_t kind;
 	uint8_t kfl;       /* SF_DEC, SF_LONE for the key */
-	uint8_t vjt, vfl;  /* the value (E_KEY), vfl: SF_DEC, SF_LONE (map values) */
-	uint16_t field;    /* E_KNOWN */
+	uint8_t vjt, vfl;  /* the value, vfl: SF_DEC, SF_LONE (map values) */
+	uint32_t seq;      /* as struct slot's */
 	uint32_t h;
 	uint32_t koff, klen;   /* raw key contents */
 	uint32_t kdoff, kdlen; /* decoded key: arena if SF_DEC, else = raw */
@@ -159,6 +163,14 @@ struct tpq_ct_shredder {
 	struct tpq_buf um;  /* the unmapped text */
 	struct pcomp pc[MAX_PATH]; /* the JSON pointer of the value being looked at */
 	unsigned npc;
+	uint32_t seq;      /* keys seen in this record */
+	bool um_maybe;     /* something may go to unmapped: phase B runs only then */
+	/* Key lookup cache: the field that followed field i (global index) last
+	 * time, + 1, and per struct def the field that came first. CloudTrail
+	 * writes the keys of an event in much the same order every time, so most
+	 * lookups are one compare against the guess instead of a hash probe. */
+	uint8_t guess_next[MAX_FIELDS];
+	uint8_t guess_first[MAX_STRUCTS];
 };
 
 /* ---------------------------------------------------------------- table */
@@ -393,8 +405,10 @@ static uint8_t jt_of(uint8_t c)
 	}
 }
 
-/* From just after an opening quote to the closing quote; NULL at the end. */
-static const uint8_t *str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
+/* From just after an opening quote to the closing quote; NULL at the end.
+ * Inlined: it runs for every key and string value. */
+static inline __attribute__((always_inline)) const uint8_t *
+str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 {
 	const uint8_t *end = sh->end;
 	for (;;) {
@@ -410,11 +424,87 @@ static const uint8_t *str_close(const struct tpq_ct_shredder *sh, const uint8_t 
 	}
 }
 
+#if TPQ__JSON_SSE2
+/* Bit i of the result: the parity of x's set bits at positions 0..i. */
+static inline unsigned prefix_xor16(unsigned x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	return x & 0xFFFFu;
+}
+
+/* skip_container, 16 bytes a step: masks of quotes and brackets, the inside
+ * of strings from the quotes' running parity (carried from block to block),
+ * and only the brackets outside strings are counted. A block with a
+ * backslash is crossed byte by byte (escapes are rare in JSON text).
+ *
+ *   bytes     {"a":"}",[1]}
+ *   quotes    .1.1.1.1......   inside = prefix_xor(quotes): .11.11.......
+ *   brackets  1....1...1.11    counted = brackets & ~inside: 1........1.11
+ */
+static const uint8_t *skip_container_sse2(struct tpq_ct_shredder *sh, const uint8_t *p)
+{
+	const uint8_t *end = sh->end;
+	const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+	const __m128i vlc = _mm_set1_epi8(0x20), vo = _mm_set1_epi8('{'), vc = _mm_set1_epi8('}');
+	size_t depth = 0;
+	unsigned in_str = 0; /* 0xFFFF: the block starts inside a string */
+	while (p < end) {
+		size_t avail = (size_t)(end - p);
+		unsigned valid = avail >= 16 ? 0xFFFFu : (1u << avail) - 1;
+		__m128i v = tpq__load128(p);
+		unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) & valid;
+		if (mb) {
+			const uint8_t *stop = p + (avail < 16 ? avail : 16);
+			bool s_in = in_str != 0;
+			for (; p < stop; p++) {
+				uint8_t ch = *p;
+				if (s_in) {
+					if (ch == '\\')
+						p++; /* the escaped byte (maybe the next block's) */
+					else if (ch == '"')
+						s_in = false;
+				} else if (ch == '"') {
+					s_in = true;
+				} else if ((ch | 0x20) == '{') {
+					depth++;
+				} else if ((ch | 0x20) == '}' && --depth == 0) {
+					return p + 1;
+				}
+			}
+			in_str = s_in ? 0xFFFFu : 0;
+			continue;
+		}
+		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)) & valid;
+		__m128i y = _mm_or_si128(v, vlc);
+		unsigned mo = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vo)) & valid;
+		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vc)) & valid;
+		unsigned inside = prefix_xor16(mq) ^ in_str;
+		for (unsigned br = (mo | mc) & ~inside; br; br &= br - 1) {
+			unsigned i = (unsigned)__builtin_ctz(br);
+			if (mo >> i & 1)
+				depth++;
+			else if (--depth == 0)
+				return p + i + 1;
+		}
+		in_str = inside & 0x8000u ? 0xFFFFu : 0;
+		p += 16;
+	}
+	return corrupt(sh, end, in_str ? "unterminated string" : "unterminated object or array");
+}
+#endif
+
 /* Crosses an object or array from its opening bracket, counting nesting. */
 static const uint8_t *skip_container(struct tpq_ct_shredder *sh, const uint8_t *p)
 {
 	const uint8_t *end = sh->end;
 	size_t depth = 0;
+#if TPQ__JSON_SSE2
+	if (sh->simd)
+		return skip_container_sse2(sh, p);
+#endif
 	for (;;) {
 		p = tpq__scan_nest(p, end, sh->simd);
 		if (p >= end)
@@ -481,7 +571,7 @@ static int32_t new_frame(struct tpq_ct_shredder *sh, uint32_t sd)
 	return (int32_t)sh->n_frames++;
 }
 
-static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi, uint8_t kind)
+static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi)
 {
 	if (!grow((void **)&sh->ents, &sh->cap_ents, sh->n_ents + 1, sizeof(struct ent)))
 		return -1;
@@ -490,7 +580,7 @@ static int32_t add_ent(struct tpq_ct_shredder *sh, int32_t fi, uint8_t kind)
 	memset(e, 0, sizeof(*e));
 	e->next = -1;
 	e->frame = fi;
-	e->kind = kind;
+	e->seq = sh->seq++;
 	struct frame *f = &sh->frames[fi];
 	if (f->tail >= 0)
 		sh->ents[f->tail].next = ei;
@@ -521,8 +611,6 @@ static bool dtab_grow(struct tpq_ct_shredder *sh)
 	if (!t)
 		return false;
 	for (size_t i = 0; i < sh->n_ents; i++) {
-		if (sh->ents[i].kind != E_KEY)
-			continue;
 		size_t j = sh->ents[i].h & (cap - 1);
 		while (t[j])
 			j = (j + 1) & (cap - 1);
@@ -561,7 +649,7 @@ static int32_t keyed_entry(struct tpq_ct_shredder *sh, int32_t fi, const uint8_t
 			return ei;
 		j = (j + 1) & mask;
 	}
-	int32_t ei = add_ent(sh, fi, E_KEY);
+	int32_t ei = add_ent(sh, fi);
 	if (ei < 0)
 		return -1;
 	struct ent *e = &sh->ents[ei];
@@ -591,10 +679,16 @@ static inline bool key_eq(const uint8_t *k, const uint8_t *key, size_t n)
 	return diff == 0;
 }
 
-/* The field of struct def sd named by the raw key, or -1 (-2: no memory). */
-static int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8_t *k, size_t n,
-		  bool esc)
+/* The field of struct def sd named by the raw key, or -1 (-2: no memory).
+ * `guess` (field index + 1, 0: none) is tried first. */
+static inline int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8_t *k,
+			 size_t n, bool esc, unsigned guess)
 {
+	if (guess && !esc) {
+		const struct fdef *g = &sh->t->f[sd->first + guess - 1];
+		if (g->klen == n && key_eq(k, g->kpad, n))
+			return (int)guess - 1;
+	}
 	if (esc) {
 		bool lone = false;
 		tpq_buf_reset(&sh->tmp);
@@ -621,7 +715,7 @@ static int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8
 static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const uint8_t *p);
 
 static const uint8_t *parse_list(struct tpq_ct_shredder *sh, const struct fdef *fd,
-				 const uint8_t *v, struct slot *s)
+				 const uint8_t *v, uint32_t *first, uint32_t *count_out)
 {
 	const uint8_t *end = sh->end, *p = tpq__skip_ws(v + 1, end), *q;
 	int32_t head = -1, tail = -1;
@@ -641,6 +735,7 @@ static const uint8_t *parse_list(struct tpq_ct_shredder *sh, const struct fdef *
 				return nomem(sh);
 			q = parse_obj(sh, nf, p);
 		} else {
+			sh->um_maybe |= jt != JT_NULL;
 			q = skip_value(sh, p);
 		}
 		if (!q)
@@ -672,77 +767,100 @@ static const uint8_t *parse_list(struct tpq_ct_shredder *sh, const struct fdef *
 		return corrupt(sh, p, "expected ',' or ']'");
 	}
 done:
-	s->a = (uint32_t)head;
-	s->b = count;
+	*first = (uint32_t)head;
+	*count_out = count;
 	return p;
 }
 
-/* The value v of schema field f of frame fi. */
-static const uint8_t *parse_field(struct tpq_ct_shredder *sh, int32_t fi, int f, const uint8_t *v)
+/* The value v of schema field fd, slot si of frame fi. */
+static const uint8_t *parse_field(struct tpq_ct_shredder *sh, const struct fdef *fd, size_t si,
+				  const uint8_t *v)
 {
-	const struct tpq_ct_table *t = sh->t;
-	const struct fdef *fd = &t->f[t->sd[sh->frames[fi].sd].first + f];
-	size_t si = sh->frames[fi].slot0 + (size_t)f;
-	if (sh->slots[si].jt == JT_NONE) { /* first occurrence: its place in key order */
-		int32_t ei = add_ent(sh, fi, E_KNOWN);
-		if (ei < 0)
-			return nomem(sh);
-		sh->ents[ei].field = (uint16_t)f;
-	}
-	struct slot s;
-	memset(&s, 0, sizeof(s));
-	s.jt = jt_of(*v);
-	s.off = (uint32_t)(v - sh->rec);
+	/* The slot is written field by field at the end, from locals: a struct
+	 * built on the stack and copied whole made the copy's 16-byte loads
+	 * wait on the narrower stores just before them (a store-forwarding
+	 * stall that was a fifth of the parse time). The slot is not held as a
+	 * pointer across parse_obj, which may move the slots. */
+	uint8_t jt = jt_of(*v), fl = 0;
+	uint32_t a = 0, b = 0;
+	int64_t ms = 0;
+	/* the first occurrence gives the key its place in key order */
+	uint32_t seq = sh->slots[si].jt == JT_NONE ? sh->seq++ : sh->slots[si].seq;
 	const uint8_t *q;
 	int32_t nf;
 	bool esc = false, lone = false, canon = false;
 	switch (fd->kind) {
 	case TPQ_CTK_STRING:
 	case TPQ_CTK_TIMESTAMP:
-		if (s.jt != JT_STR)
+		if (jt != JT_STR)
 			goto skip;
 		q = str_close(sh, v + 1, &esc);
 		if (!q)
 			return corrupt(sh, sh->end, "unterminated string");
 		if (fd->kind == TPQ_CTK_STRING) {
 			if (esc) {
-				if (!decode(sh, v + 1, (size_t)(q - v - 1), &s.a, &s.b, &lone))
+				if (!decode(sh, v + 1, (size_t)(q - v - 1), &a, &b, &lone))
 					return nomem(sh);
-				s.fl = (uint8_t)(SF_DEC | (lone ? SF_LONE : 0));
+				fl = (uint8_t)(SF_DEC | (lone ? SF_LONE : 0));
+				sh->um_maybe |= lone;
 			}
+			if (!lone)
+				fl |= SF_PRESENT;
 		} else {
-			int64_t ms = tpq_ct_event_ms(v + 1, (size_t)(q - v - 1), esc, &canon);
-			if (ms != INT64_MIN) {
-				s.ms = ms;
-				s.fl = (uint8_t)(SF_TIME_OK | (canon ? SF_TIME_CANON : 0));
+			int64_t t = tpq_ct_event_ms(v + 1, (size_t)(q - v - 1), esc, &canon);
+			if (t != INT64_MIN) {
+				ms = t;
+				fl = (uint8_t)(SF_TIME_OK | SF_PRESENT |
+					       (canon ? SF_TIME_CANON : 0));
 			}
+			sh->um_maybe |= !canon;
 		}
 		q++;
 		break;
 	case TPQ_CTK_STRUCT:
 	case TPQ_CTK_MAP:
-		if (s.jt != JT_OBJ)
+		if (jt != JT_OBJ)
 			goto skip;
 		nf = new_frame(sh, fd->kind == TPQ_CTK_MAP ? MAP_SD : (uint32_t)fd->child);
 		if (nf < 0)
 			return nomem(sh);
 		q = parse_obj(sh, nf, v);
-		s.a = (uint32_t)nf;
+		a = (uint32_t)nf;
+		fl = SF_PRESENT;
 		break;
 	case TPQ_CTK_LIST:
-		if (s.jt != JT_ARR)
+		if (jt != JT_ARR)
 			goto skip;
-		q = parse_list(sh, fd, v, &s);
+		q = parse_list(sh, fd, v, &a, &b);
+		fl = SF_PRESENT;
 		break;
 	default:
 	skip:
+		/* a value of the wrong JSON type goes to unmapped (JSON-text
+		 * columns take any value but null, BOOL columns come here too) */
+		if (fd->kind == TPQ_CTK_BOOL) {
+			bool tf = jt == JT_TRUE || jt == JT_FALSE;
+			fl = tf ? SF_PRESENT : 0;
+			sh->um_maybe |= !tf && jt != JT_NULL;
+		} else if (fd->kind == TPQ_CTK_JSON) {
+			fl = jt != JT_NULL ? SF_PRESENT : 0;
+		} else {
+			sh->um_maybe |= jt != JT_NULL;
+		}
 		q = skip_value(sh, v);
 		break;
 	}
 	if (!q)
 		return NULL;
-	s.len = (uint32_t)(q - v);
-	sh->slots[si] = s;
+	struct slot *d = &sh->slots[si];
+	d->off = (uint32_t)(v - sh->rec);
+	d->len = (uint32_t)(q - v);
+	d->jt = jt;
+	d->fl = fl;
+	d->a = a;
+	d->b = b;
+	d->seq = seq;
+	d->ms = ms;
 	return q;
 }
 
@@ -773,6 +891,10 @@ static const uint8_t *parse_keyed(struct tpq_ct_shredder *sh, int32_t fi, const 
 	if (ei < 0)
 		return nomem(sh);
 	struct ent *e = &sh->ents[ei];
+	/* an unknown key always goes to unmapped; a map entry when its key or
+	 * value cannot be a map entry */
+	sh->um_maybe |= !is_map || (e->kfl & SF_LONE) || (vfl & SF_LONE) ||
+			(vjt != JT_STR && vjt != JT_NULL);
 	e->vjt = vjt;
 	e->vfl = vfl;
 	e->voff = (uint32_t)(v - sh->rec);
@@ -788,6 +910,8 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 	const uint8_t *end = sh->end;
 	uint32_t sdi = sh->frames[fi].sd;
 	const struct sdef *sd = sdi == MAP_SD ? NULL : &sh->t->sd[sdi];
+	const struct fdef *f0 = sd ? &sh->t->f[sd->first] : NULL;
+	uint8_t *guess = sd ? &sh->guess_first[sdi] : NULL;
 	p = tpq__skip_ws(p + 1, end);
 	if (p < end && *p == '}')
 		return p + 1;
@@ -805,12 +929,14 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 		p = tpq__skip_ws(p + 1, end);
 		if (p >= end)
 			return corrupt(sh, end, "expected a value");
-		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc) : -1;
+		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc, *guess) : -1;
 		if (f == -2)
 			return nomem(sh);
-		if (f >= 0)
-			p = parse_field(sh, fi, f, p);
-		else
+		if (f >= 0) {
+			*guess = (uint8_t)(f + 1);
+			guess = &sh->guess_next[sd->first + f];
+			p = parse_field(sh, &f0[f], sh->frames[fi].slot0 + (size_t)f, p);
+		} else
 			p = parse_keyed(sh, fi, k, (size_t)(ke - k), kesc, p, sd == NULL);
 		if (!p)
 			return NULL;
@@ -1020,17 +1146,36 @@ static void um_known(struct tpq_ct_shredder *sh, int32_t fi, unsigned f)
 	sh->npc--;
 }
 
+/* The keys of struct frame fi in first-occurrence order: its present known
+ * fields (sorted by seq, fewer than LUT_SIZE / 2) merged with its keyed
+ * entries (a list already in that order). */
 static void um_frame(struct tpq_ct_shredder *sh, int32_t fi)
 {
-	for (int32_t ei = sh->frames[fi].head; ei >= 0; ei = sh->ents[ei].next) {
-		const struct ent *e = &sh->ents[ei];
-		if (e->kind == E_KNOWN) {
-			um_known(sh, fi, e->field);
-		} else {
-			pc_push(sh, PC_RAW, sh->rec + e->koff, e->klen);
-			um_add(sh, e->voff, e->vlen);
-			sh->npc--;
+	const struct frame *fr = &sh->frames[fi];
+	const struct sdef *sd = &sh->t->sd[fr->sd];
+	const struct slot *slots = &sh->slots[fr->slot0];
+	uint8_t order[LUT_SIZE / 2];
+	unsigned n = 0;
+	for (unsigned i = 0; i < sd->n; i++) {
+		if (slots[i].jt == JT_NONE)
+			continue;
+		unsigned k = n++;
+		for (; k > 0 && slots[order[k - 1]].seq > slots[i].seq; k--)
+			order[k] = order[k - 1];
+		order[k] = (uint8_t)i;
+	}
+	unsigned k = 0;
+	int32_t ei = fr->head;
+	while (k < n || ei >= 0) {
+		if (ei < 0 || (k < n && slots[order[k]].seq < sh->ents[ei].seq)) {
+			um_known(sh, fi, order[k++]);
+			continue;
 		}
+		const struct ent *e = &sh->ents[ei];
+		pc_push(sh, PC_RAW, sh->rec + e->koff, e->klen);
+		um_add(sh, e->voff, e->vlen);
+		sh->npc--;
+		ei = e->next;
 	}
 }
 
@@ -1083,29 +1228,7 @@ static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi
 	for (unsigned i = 0; i < sd->n; i++) {
 		const struct fdef *fd = &t->f[sd->first + i];
 		const struct slot *s = &slots[i];
-		bool present;
-		switch (fd->kind) {
-		case TPQ_CTK_STRING:
-			present = s->jt == JT_STR && !(s->fl & SF_LONE);
-			break;
-		case TPQ_CTK_JSON:
-			present = s->jt != JT_NONE && s->jt != JT_NULL;
-			break;
-		case TPQ_CTK_BOOL:
-			present = s->jt == JT_TRUE || s->jt == JT_FALSE;
-			break;
-		case TPQ_CTK_TIMESTAMP:
-			present = (s->fl & SF_TIME_OK) != 0;
-			break;
-		case TPQ_CTK_STRUCT:
-		case TPQ_CTK_MAP:
-			present = s->jt == JT_OBJ;
-			break;
-		default: /* LIST */
-			present = s->jt == JT_ARR;
-			break;
-		}
-		if (!present) {
+		if (!(s->fl & SF_PRESENT)) {
 			run_add(w, &run, fd, rep);
 			continue;
 		}
@@ -1179,9 +1302,17 @@ enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const
 	tpq_buf_reset(&sh->str);
 	tpq_buf_reset(&sh->um);
 	sh->npc = 0;
+	sh->seq = 0;
+	sh->um_maybe = false;
 	sh->st = TPQ_OK;
 	sh->rec = rec;
 	sh->end = rec + len;
+	/* The caller's records are usually cold (split long before, then sorted,
+	 * so they sit anywhere in the inflated files): asking for all of the
+	 * record's lines at once overlaps the misses that the parse would
+	 * otherwise take one after another. */
+	for (size_t off = 0; off < len; off += 64)
+		__builtin_prefetch(rec + off);
 
 	const uint8_t *p = tpq__skip_ws(rec, sh->end), *q = NULL;
 	if (p >= sh->end || *p != '{') {
@@ -1195,7 +1326,7 @@ enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const
 		if (q && tpq__skip_ws(q, sh->end) != sh->end)
 			corrupt(sh, q, "trailing bytes after the record");
 	}
-	if (sh->st == TPQ_OK) {
+	if (sh->st == TPQ_OK && sh->um_maybe) {
 		um_frame(sh, 0);
 		if (sh->um.len)
 			tpq_buf_put_u8(&sh->um, '}');

@@ -16,7 +16,7 @@
 struct tpq_codec_ctx;
 
 /* level: codec-specific (ZSTD 1..22, GZIP 1..12); 0 = the codec's default
- * (ZSTD 3, GZIP 6). Returns NULL when out of memory. */
+ * (ZSTD 1, GZIP 6). Returns NULL when out of memory. */
 struct tpq_codec_ctx *tpq_codec_ctx_new(void);
 void tpq_codec_ctx_free(struct tpq_codec_ctx *c);
 
@@ -28,8 +28,8 @@ const char *tpq_codec_name(enum tpq_codec codec);
 
 /* Appends the compressed form of src[0..n) to out (out's error is sticky).
  * GZIP writes a gzip member (RFC 1952) as the Parquet spec requires. ZSTD
- * levels 1..3 (and so the default) use parameters fit for pages: hashLog 14,
- * chainLog 13, minMatch 6 (see codec.c). */
+ * levels 1..3 (and so the default, 1) use parameters fit for pages: hashLog 14
+ * (16 at level 1), chainLog 13, minMatch 6 (see codec.c). */
 enum tpq_status tpq_codec_compress(struct tpq_codec_ctx *c, enum tpq_codec codec, int level,
 				   const void *src, size_t n, struct tpq_buf *out,
 				   struct tpq_error *err);

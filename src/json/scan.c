@@ -196,19 +196,43 @@ invalid:
 	return NULL;
 }
 
-/* Does the key (raw string contents, with escapes if esc) equal lit? */
-static bool key_eq(const uint8_t *k, size_t n, bool esc, const char *lit, size_t lit_len)
+/* key_eq for a key with escapes (rare): decoded first. */
+static __attribute__((noinline)) bool key_eq_esc(const uint8_t *k, size_t n, const char *lit,
+						 size_t lit_len)
 {
-	if (!lit)
-		return false;
-	if (!esc)
-		return n == lit_len && memcmp(k, lit, n) == 0;
 	uint8_t tmp[256];
 	if (n > sizeof(tmp))
 		return false;
 	bool lone = false;
 	size_t m = tpq_json_unescape(k, n, tmp, &lone);
 	return !lone && m == lit_len && memcmp(tmp, lit, m) == 0;
+}
+
+/* Does the key (raw string contents, with escapes if esc) equal lit? Inline
+ * and call-free for the usual key: a different length, or the same length
+ * and different first 8 (or first and last 4) bytes. Both have n bytes (k is
+ * inside the padded buffer). */
+static ALWAYS_INLINE bool key_eq(const uint8_t *k, size_t n, bool esc, const char *lit,
+				 size_t lit_len)
+{
+	if (!lit)
+		return false;
+	if (esc)
+		return key_eq_esc(k, n, lit, lit_len);
+	if (n != lit_len)
+		return false;
+	if (n >= 8)
+		return tpq__load64(k) == tpq__load64((const uint8_t *)lit) &&
+		       (n == 8 || memcmp(k + 8, lit + 8, n - 8) == 0);
+	if (n >= 4) {
+		uint32_t a, b, c, d;
+		memcpy(&a, k, 4);
+		memcpy(&b, lit, 4);
+		memcpy(&c, k + n - 4, 4);
+		memcpy(&d, lit + n - 4, 4);
+		return a == b && c == d;
+	}
+	return memcmp(k, lit, n) == 0;
 }
 
 /* Could byte c start a JSON value? (Tells a shape error from a syntax error.) */
@@ -408,6 +432,15 @@ close: /* just past the '}' or ']' that closed the innermost container */
 	}
 	/* fall through */
 after:
+	/* Hash the record as it is crossed, whole 16-byte blocks at a time,
+	 * rather than all at its close: the hash's multiply chain then runs
+	 * beside the scanning instead of after it (the hash depends only on the
+	 * bytes fed, never on where the updates cut them). */
+	if (split && in_elem && (size_t)(p - chunk) >= 128) {
+		size_t k = (size_t)(p - chunk) & ~(size_t)15;
+		tpq_hash128_update(&hs, chunk, k);
+		chunk += k;
+	}
 	SKIP_WS();
 	if (depth == 0)
 		goto done;

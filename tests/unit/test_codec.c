@@ -186,6 +186,31 @@ TEST(roundtrip_all_codecs)
  * at other levels first (the page-fit levels 1..3 set parameters that level
  * 4 and up must not inherit) gives the bytes a new one gives. The writer's determinism across
  * threads rests on this, since workers share contexts across files. */
+/* Level 0 is the default, level 1 (docs/cli.md says so): the same bytes. */
+TEST(zstd_default_level_is_1)
+{
+	uint64_t saved = rng_state;
+	uint8_t *text = texty_bytes(200000);
+	rng_state = saved;
+	struct tpq_codec_ctx *c = tpq_codec_ctx_new();
+	struct tpq_buf d, l1, l3;
+	tpq_buf_init(&d);
+	tpq_buf_init(&l1);
+	tpq_buf_init(&l3);
+	ASSERT_EQ(tpq_codec_compress(c, TPQ_CODEC_ZSTD, 0, text, 200000, &d, NULL), TPQ_OK);
+	ASSERT_EQ(tpq_codec_compress(c, TPQ_CODEC_ZSTD, 1, text, 200000, &l1, NULL), TPQ_OK);
+	ASSERT_EQ(tpq_codec_compress(c, TPQ_CODEC_ZSTD, 3, text, 200000, &l3, NULL), TPQ_OK);
+	ASSERT_EQ(d.len, l1.len);
+	if (d.len == l1.len)
+		ASSERT_MEM_EQ(d.p, l1.p, d.len);
+	ASSERT_TRUE(d.len != l3.len || memcmp(d.p, l3.p, d.len) != 0);
+	tpq_buf_release(&d);
+	tpq_buf_release(&l1);
+	tpq_buf_release(&l3);
+	tpq_codec_ctx_free(c);
+	free(text);
+}
+
 TEST(zstd_context_history)
 {
 	/* (rng_state restored: later tests' bit flips depend on the sequence) */
@@ -557,6 +582,7 @@ int main(void)
 {
 	RUN(names);
 	RUN(roundtrip_all_codecs);
+	RUN(zstd_default_level_is_1);
 	RUN(zstd_context_history);
 	RUN(compress_errors);
 	RUN(decompress_damaged);

@@ -371,6 +371,75 @@ TEST(unmapped_is_valid_json)
 	ASSERT_EQ(len, 0);
 }
 
+/* JSON-text values crossed by the block skipper: quotes, escapes and
+ * brackets inside strings at every offset within a 16-byte block, and the
+ * value's exact bytes kept. */
+TEST(json_text_at_every_offset)
+{
+	static const char *bodies[] = {
+		"{\"a\":\"x\\\"}\\\\\",\"b\":[1,{\"c\":\"]\"}]}",
+		"{\"k\":[[],{},\"{[\",\"\\\\\"]}",
+		"[\"\\u005d\",{\"\\\"\":{}},[[[]]]]",
+	};
+	char doc[512], val[256];
+	for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+		for (int pad = 0; pad < 40; pad++) {
+			char fill[48];
+			memset(fill, 'x', (size_t)pad);
+			fill[pad] = '\0';
+			/* the padding shifts the body against the 16-byte blocks */
+			int vn = snprintf(val, sizeof(val), "{\"p\":\"%s\",\"v\":%s}", fill,
+					  bodies[b]);
+			int n = snprintf(doc, sizeof(doc),
+					 "{\"requestParameters\":%s,\"eventName\":\"e\"}", val);
+			ASSERT_EQ(shred_n(doc, (size_t)n), TPQ_OK);
+			size_t len;
+			int rc = fake_col(S, "requestparameters");
+			const uint8_t *rp = fake_pw_bytes(W, rc, &len);
+			ASSERT_EQ(len, (size_t)vn);
+			ASSERT_TRUE(rp && memcmp(rp, val, len) == 0);
+			ASSERT_STR_EQ(col("eventname"), "r0d1=e");
+		}
+	}
+	/* cut short: an error, never a read past the record */
+	const char *cut[] = {"{\"requestParameters\":{\"a\":\"}", "{\"requestParameters\":[[\"\\",
+			     "{\"requestParameters\":{\"a\":[1,2]"};
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+		ASSERT_EQ(shred(cut[i]), TPQ_ECORRUPT);
+}
+
+TEST(unmapped_key_order)
+{
+	/* known fields and unknown keys interleaved, repeated keys (first position,
+	 * last value), type mismatches at two levels, a list element */
+	static const char *cases[][2] = {
+		{"{\"x\":1,\"eventName\":5,\"y\":2,\"eventName\":\"ok\",\"userIdentity\":"
+		 "{\"z\":3,\"type\":7},\"eventTime\":\"2024-01-01T00:00:00+00:00\","
+		 "\"readOnly\":\"no\"}",
+		 "{\"/x\":1,\"/y\":2,\"/userIdentity/z\":3,\"/userIdentity/type\":7,"
+		 "\"/eventTime\":\"2024-01-01T00:00:00+00:00\",\"/readOnly\":\"no\"}"},
+		{"{\"eventName\":1,\"a\":1,\"eventSource\":[2],\"a\":3,\"eventName\":{}}",
+		 "{\"/eventName\":{},\"/a\":3,\"/eventSource\":[2]}"},
+		{"{\"resources\":[{\"b\":1,\"ARN\":\"r\"},7,null,{\"ARN\":false}],\"c\":0}",
+		 "{\"/resources/0/b\":1,\"/resources/1\":7,\"/resources/3/ARN\":false,\"/c\":0}"},
+		{"{\"eventName\":\"e\",\"readOnly\":true,"
+		 "\"eventTime\":\"2024-01-01T00:00:00Z\"}",
+		 NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(shred(cases[i][0]), TPQ_OK);
+		size_t len;
+		const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+		if (!cases[i][1]) {
+			ASSERT_TRUE(u == NULL);
+			continue;
+		}
+		ASSERT_TRUE(u != NULL);
+		ASSERT_EQ(len, strlen(cases[i][1]));
+		ASSERT_TRUE(u && memcmp(u, cases[i][1], len) == 0);
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -557,6 +626,8 @@ int main(void)
 		RUN(many_unknown_and_duplicate_keys);
 		RUN(big_values);
 		RUN(unmapped_is_valid_json);
+		RUN(unmapped_key_order);
+		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
 		tpq_ct_shredder_free(SH);

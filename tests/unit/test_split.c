@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cloudtrail/records.h"
+#include "json/hash.h"
 #include "harness.h"
 #include "util/error.h"
 
@@ -281,6 +282,61 @@ TEST(captures_last_wins)
 	done(&s);
 }
 
+/* The record hash of long records (hashed in pieces while they are crossed)
+ * equals the one-shot tpq_hash128 of the record with its insignificant
+ * whitespace removed, compact or spread out, at every length around the
+ * piece size. */
+TEST(hash_long_records_as_one_shot)
+{
+	char *doc = malloc(1024 * 1024), *compact = malloc(16 * 1024);
+	for (int variant = 0; variant < 2; variant++) {
+		size_t k = (size_t)sprintf(doc, "{\"Records\":[");
+		size_t starts[120], ends[120];
+		for (int r = 0; r < 120; r++) {
+			/* records of 18 to about 6,000 bytes; values with significant spaces */
+			starts[r] = k;
+			if (variant)
+				k += (size_t)sprintf(doc + k, "{ \n\"eventID\" :\t\"id%d\"", r);
+			else
+				k += (size_t)sprintf(doc + k, "{\"eventID\":\"id%d\"", r);
+			for (int f = 0; f < r; f++) {
+				char *o = doc + k;
+				int m = variant ? sprintf(o, " ,\r\n \"k%d\" :[ %d ,\"a b\" ,{ }]",
+							  f, f * r)
+						: sprintf(o, ",\"k%d\":[%d,\"a b\",{}]", f, f * r);
+				k += (size_t)m;
+			}
+			doc[k++] = '}';
+			ends[r] = k;
+			if (r < 119)
+				doc[k++] = ',';
+		}
+		k += (size_t)sprintf(doc + k, "]}");
+		struct split s;
+		split_n(&s, doc, k);
+		ASSERT_EQ(s.st, TPQ_OK);
+		ASSERT_EQ(s.r.n, 120);
+		for (size_t r = 0; r < 120 && r < s.r.n; r++) {
+			size_t n = 0;
+			bool in_str = false;
+			for (size_t i = starts[r]; i < ends[r]; i++) {
+				char c = doc[i];
+				if (in_str || !(c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+					compact[n++] = c;
+				if (c == '"')
+					in_str = !in_str;
+			}
+			uint64_t h[2];
+			tpq_hash128(compact, n, h);
+			ASSERT_U64_EQ(s.r.v[r].hash[0], h[0]);
+			ASSERT_U64_EQ(s.r.v[r].hash[1], h[1]);
+		}
+		done(&s);
+	}
+	free(doc);
+	free(compact);
+}
+
 TEST(hash_whitespace_only)
 {
 	struct split s;
@@ -416,6 +472,16 @@ TEST(parse_time)
 	ASSERT_EQ(pt("+021-01-01T00:00:00Z", &ms), 0);
 	ASSERT_EQ(pt("2021-01-01T00:00:0xZ", &ms), 0);
 	ASSERT_EQ(ms, INT64_MIN);
+	/* a byte just below '0' or just above '9' at every digit position */
+	static const int dpos[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24};
+	for (size_t i = 0; i < sizeof(dpos) / sizeof(dpos[0]); i++) {
+		for (int bad = 0; bad < 2; bad++) {
+			char t[] = "2021-01-01T00:00:00+01:00";
+			t[dpos[i]] = bad ? ':' : '/';
+			ASSERT_EQ(pt(t, &ms), 0);
+		}
+	}
+	ASSERT_EQ(pt("2021-01-01T00:00:00+01:00", &ms), 1);
 	/* through escapes */
 	bool canon;
 	const char *raw = "2020-01-02T03:04:05\\u005a";
@@ -437,6 +503,7 @@ static void run_all(void)
 	RUN(deep_nesting);
 	RUN(big_request_parameters);
 	RUN(captures_last_wins);
+	RUN(hash_long_records_as_one_shot);
 	RUN(hash_whitespace_only);
 	RUN(size_limit);
 	RUN(null_error_is_fine);
