@@ -61,10 +61,8 @@ struct rec {
 	uint32_t idx;
 	uint32_t part;       /* index into its file's pk */
 	int64_t ms;
-	const uint8_t *id;
-	uint32_t id_len;
+	uint64_t key[2];     /* tpq_row_key: computed while the record is in cache */
 	bool has_id;
-	uint64_t hash[2];
 };
 
 struct part_key {
@@ -421,9 +419,9 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 		}
 		f->recs[i] = (struct rec){
 			.p = keep + c->off, .len = c->len, .file = fi, .idx = (uint32_t)i, .part = last,
-			.ms = c->event_ms, .id = keep + c->id_off, .id_len = c->id_len,
-			.has_id = c->has_id, .hash = {c->hash[0], c->hash[1]},
+			.ms = c->event_ms, .has_id = c->has_id,
 		};
+		tpq_row_key(keep + c->id_off, c->id_len, c->has_id, c->hash, f->recs[i].key);
 	}
 	/* the partitions it fed, '|'-separated, kept for the run in the pool
 	 * (w->raw is free to be the scratch now) */
@@ -486,6 +484,10 @@ static void read_one(struct worker *w, size_t i)
 
 /* ---- the write stage ---- */
 
+/* Rows by eventtime, then by their key (a hash of eventID and content: an
+ * arbitrary but fixed order, and the same event twice is adjacent), then
+ * by where they came from. Nothing here reads the records themselves, which
+ * are cold by now. */
 static int rec_cmp(const void *a, const void *b)
 {
 	const struct rec *x = a, *y = b;
@@ -493,15 +495,9 @@ static int rec_cmp(const void *a, const void *b)
 		return x->ms < y->ms ? -1 : 1;
 	if (x->has_id != y->has_id)
 		return x->has_id ? 1 : -1;
-	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
-	int c = n ? memcmp(x->id, y->id, n) : 0;
-	if (c)
-		return c;
-	if (x->id_len != y->id_len)
-		return x->id_len < y->id_len ? -1 : 1;
 	for (int k = 0; k < 2; k++)
-		if (x->hash[k] != y->hash[k])
-			return x->hash[k] < y->hash[k] ? -1 : 1;
+		if (x->key[k] != y->key[k])
+			return x->key[k] < y->key[k] ? -1 : 1;
 	if (x->file != y->file)
 		return x->file < y->file ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
@@ -589,8 +585,7 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 	size_t keep = 0, dups = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rec *c = &p->v[i];
-		uint64_t key[2];
-		tpq_row_key(c->id, c->id_len, c->has_id, c->hash, key);
+		const uint64_t *key = c->key;
 		int64_t si = tpq_part_state_src(ps, r->files[c->file].key);
 		if (si < 0) {
 			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
