@@ -3,7 +3,14 @@
  * old files with the reader, copy chosen rows in a chosen order through the
  * row copier into new files named for this run, and rebuild the partition's
  * key list in the same order, so the state keeps matching the files row for
- * row. */
+ * row.
+ *
+ * A new file is one row group. The rewriter, not the writer, decides where
+ * it ends: the writer's own row-group limit is switched off, and the file
+ * is finished once the writer's buffered bytes reach the target. (Watching
+ * for the buffered bytes to drop is not a sign of a closed row group: they
+ * drop too when pages are cut, e.g. every column at 20,000 rows, and files
+ * came out split there.) */
 #include "lake/rewrite.h"
 
 #include <inttypes.h>
@@ -31,7 +38,8 @@ struct rewrite {
 	const struct tpq_ct_table *table;
 	enum tpq_codec codec;
 	int level;
-	size_t row_group_bytes;
+	size_t row_group_bytes;   /* as given: 0 is the writer's default */
+	size_t file_bytes;        /* a file ends when the writer buffers this much */
 	struct input *in;
 	size_t n_in;
 	/* the new file list and rows being built */
@@ -146,6 +154,8 @@ static enum tpq_status start_output(struct rewrite *w, struct tpq_error *err)
 		return err && err->status ? err->status : TPQ_EIO;
 	struct tpq_lake_file_options fo;
 	tpq_lake_file_options(&fo, w->codec, w->level, w->row_group_bytes);
+	w->file_bytes = fo.pw.row_group_bytes;
+	fo.pw.row_group_bytes = SIZE_MAX; /* copy_row ends the file (and its one row group) */
 	const struct tpq_schema *schema = tpq_ct_table_schema(w->table);
 	w->pw = tpq_pw_new(schema, &fo.pw, w->sink, err);
 	if (!w->pw)
@@ -195,7 +205,6 @@ static enum tpq_status copy_row(struct rewrite *w, size_t in, size_t row, struct
 	enum tpq_status r = TPQ_OK;
 	if (!w->pw && (r = start_output(w, err)))
 		return r;
-	size_t before = tpq_pw_buffered_bytes(w->pw);
 	r = tpq_rowcopy_row(w->rc, in, (int64_t)row, err);
 	if (r)
 		return r;
@@ -208,8 +217,9 @@ static enum tpq_status copy_row(struct rewrite *w, size_t in, size_t row, struct
 	w->cur.rows++;
 	if (push_row(w, &w->ps->rows[ip->row0 + row]))
 		return oom(err);
-	/* the writer closed a row group: that is a file's worth */
-	if (tpq_pw_buffered_bytes(w->pw) < before)
+	/* a file's worth buffered: looked at every 16 rows, as the writer looks
+	 * at its own limits (the sum runs over every column) */
+	if ((w->cur.rows & 15) == 0 && tpq_pw_buffered_bytes(w->pw) >= w->file_bytes)
 		r = finish_output(w, err);
 	return r;
 }

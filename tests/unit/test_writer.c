@@ -654,6 +654,42 @@ TEST(page_index)
 	small_free(&s);
 }
 
+/* Pages of a chunk larger than the page row limit start every 20,480 rows
+ * (a multiple of DuckDB's 2048-row vector), for dictionary and plain columns
+ * alike, while page_bytes is not reached. */
+TEST(page_rows)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "d", TPQ_OPTIONAL, 0);
+	tpq_schema_leaf(&s.schema, 0, "n", TPQ_REQUIRED, TPQ_T_INT32, NULL, TPQ_COL_NO_DICT);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	small_open(&s, &opt);
+	const int rows = 50000;
+	for (int r = 0; r < rows; r++) {
+		static const char *names[] = {"GetObject", "PutObject", "RunInstances"};
+		const char *v = names[r % 3];
+		tpq_pw_put_bytes(s.w, 0, 0, v, strlen(v));
+		tpq_pw_put_i32(s.w, 1, 0, r & 7);
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	ASSERT_EQ(tpq_pr_num_row_groups(s.pr), 1);
+	struct tpq_error err = {0};
+	for (size_t c = 0; c < 2; c++) {
+		struct tpq_offset_index oi = {0};
+		ASSERT_EQ(tpq_pr_read_offset_index(s.pr, 0, c, &oi, &err), TPQ_OK);
+		ASSERT_EQ(oi.n_pages, 3);
+		for (size_t p = 0; p < oi.n_pages; p++)
+			ASSERT_EQ(oi.page_locations[p].first_row_index, (int64_t)p * 20480);
+		tpq_offset_index_release(&oi);
+	}
+	ASSERT_TRUE(md_of(&s, 0, 0)->has_dictionary_page_offset);
+	ASSERT_TRUE(!md_of(&s, 0, 1)->has_dictionary_page_offset);
+	small_free(&s);
+}
+
 static bool has_enc(const struct tpq_column_meta_data *md, enum tpq_encoding e)
 {
 	for (size_t i = 0; i < md->n_encodings; i++)
@@ -960,6 +996,7 @@ int main(void)
 	RUN(statistics);
 	RUN(statistics_truncated_max);
 	RUN(page_index);
+	RUN(page_rows);
 	RUN(encodings);
 	RUN(bloom);
 	RUN(bloom_distinct_count);
