@@ -30,6 +30,7 @@
 #include "cloudtrail/records.h"
 #include "cloudtrail/shred.h"
 #include "codec/codec.h"
+#include "io/open.h"
 #include "io/sink.h"
 #include "io/source.h"
 #include "io/store.h"
@@ -50,6 +51,7 @@ void tpq_convert_options_init(struct tpq_convert_options *o)
 	memset(o, 0, sizeof(*o));
 	o->codec = TPQ_CODEC_ZSTD;
 	o->lookback_days = 3;
+	tpq_io_options_init(&o->io);
 }
 
 struct file {
@@ -1164,16 +1166,9 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	struct worker *ws = calloc((size_t)n, sizeof(*ws));
 	if (!ws)
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-	r.src = tpq_source_local_new(src, err);
-	if (!r.src) {
-		st = err && err->status ? err->status : TPQ_EIO;
+	st = tpq_io_open(src, dst, &opt->io, &r.src, &r.store, err);
+	if (st)
 		goto free_workers;
-	}
-	r.store = tpq_store_local_new(dst, err);
-	if (!r.store) {
-		st = err && err->status ? err->status : TPQ_EIO;
-		goto free_source;
-	}
 	struct tpq_state_options so;
 	tpq_state_options_init(&so);
 	if (opt->lease_ms)
@@ -1307,7 +1302,6 @@ free_files:
 	tpq_state_close(r.state);
 free_store:
 	r.store->free(r.store);
-free_source:
 	r.src->free(r.src);
 free_workers:
 	free(ws);
