@@ -41,7 +41,7 @@ void tpq_cli_io_init(struct tpq_io_options *o)
 		if (!*end && v >= 1 && v <= 100)
 			o->max_attempts = (unsigned)v;
 		else
-			tpq_cli_errorf("ignoring AWS_MAX_ATTEMPTS=%s (not a number from 1 to 100)", m);
+			tpq_cli_errorf("ignoring AWS_MAX_ATTEMPTS=%s (not 1 to 100)", m);
 	}
 }
 
@@ -68,8 +68,7 @@ int tpq_cli_io_option(int c, const char *arg, struct tpq_io_options *o)
 		return 1;
 	case 0x1003:
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-			tpq_cli_errorf("--endpoint-url takes http://HOST[:PORT] or https://HOST[:PORT], "
-				       "not '%s'", arg);
+			tpq_cli_errorf("--endpoint-url takes http(s)://HOST[:PORT], not '%s'", arg);
 			return -1;
 		}
 		o->endpoint = arg;

@@ -55,8 +55,9 @@ static enum tpq_status creds_get(void *ctx, struct tpq_s3_credentials *out, stru
 	    strlen(k.access_key_id) >= sizeof(out->access_key_id) ||
 	    strlen(k.secret_access_key) >= sizeof(out->secret_access_key) ||
 	    strlen(tok) >= sizeof(out->session_token)) {
-		st = tpq_error_set(err, TPQ_ELIMIT, "the credentials from the %s provider are "
-				   "missing a key or too long to sign with", k.provider ? k.provider : "?");
+		const char *from = k.provider ? k.provider : "?";
+		st = tpq_error_set(err, TPQ_ELIMIT, "credentials from %s: key missing or too long",
+				   from);
 	} else {
 		snprintf(out->access_key_id, sizeof(out->access_key_id), "%s", k.access_key_id);
 		snprintf(out->secret_access_key, sizeof(out->secret_access_key), "%s",
@@ -65,6 +66,12 @@ static enum tpq_status creds_get(void *ctx, struct tpq_s3_credentials *out, stru
 	}
 	tpq_creds_keys_release(&k);
 	return st;
+}
+
+static void creds_expired(void *ctx, const char *access_key_id)
+{
+	struct shared_creds *sc = ctx;
+	tpq_creds_invalidate(sc->c, access_key_id);
 }
 
 static const char *env(const struct tpq_io_options *o, const char *name)
@@ -89,28 +96,27 @@ static bool dns_bucket(const char *url)
 	return true;
 }
 
-/* What both S3 sides use, resolved once. */
-struct resolved {
-	char region[64];
-	char endpoint[512];
-	bool custom_endpoint;
-};
+static void creds_options(const struct tpq_io_options *o, struct tpq_creds_options *co)
+{
+	tpq_creds_options_init(co);
+	co->getenv_fn = o->getenv_fn;
+	co->getenv_ctx = o->getenv_ctx;
+	co->profile = o->profile;
+}
 
-static enum tpq_status resolve(const struct tpq_io_options *o, struct shared_creds **sc_out,
-			       struct resolved *r, struct tpq_error *err)
+enum tpq_status tpq_io_s3_resolve(const struct tpq_io_options *o, const char *url,
+				  struct tpq_io_s3_settings *r, struct tpq_error *err)
 {
 	struct tpq_creds_options co;
-	tpq_creds_options_init(&co);
-	co.getenv_fn = o->getenv_fn;
-	co.getenv_ctx = o->getenv_ctx;
-	co.profile = o->profile;
-	enum tpq_status st;
+	creds_options(o, &co);
 	memset(r, 0, sizeof(*r));
 	if (o->region && *o->region) {
 		if (strlen(o->region) >= sizeof(r->region))
-			return tpq_error_set(err, TPQ_EINVAL, "region '%.40s...' is too long", o->region);
+			return tpq_error_set(err, TPQ_EINVAL, "region '%.40s...' is too long",
+					     o->region);
 		snprintf(r->region, sizeof(r->region), "%s", o->region);
 	} else {
+		enum tpq_status st;
 		st = tpq_creds_resolve_region(&co, r->region, sizeof(r->region), err);
 		if (st == TPQ_ENOTFOUND) {
 			if (err)
@@ -120,46 +126,59 @@ static enum tpq_status resolve(const struct tpq_io_options *o, struct shared_cre
 			return st;
 		}
 	}
-	const char *ep = o->endpoint && *o->endpoint ? o->endpoint : env(o, "AWS_ENDPOINT_URL_S3");
-	const char *ep_from = o->endpoint && *o->endpoint ? "the endpoint option"
-			      : ep ? "AWS_ENDPOINT_URL_S3" : "AWS_ENDPOINT_URL";
-	if (!ep)
-		ep = env(o, "AWS_ENDPOINT_URL");
+	const char *ep = NULL, *ep_from = NULL;
+	if (o->endpoint && *o->endpoint)
+		ep = o->endpoint, ep_from = "the endpoint option";
+	else if ((ep = env(o, "AWS_ENDPOINT_URL_S3")))
+		ep_from = "AWS_ENDPOINT_URL_S3";
+	else if ((ep = env(o, "AWS_ENDPOINT_URL")))
+		ep_from = "AWS_ENDPOINT_URL";
 	if (ep) {
 		size_t n = strlen(ep);
 		while (n > 0 && ep[n - 1] == '/')
 			n--;
 		if (n == 0 || n >= sizeof(r->endpoint))
 			return tpq_error_set(err, TPQ_EINVAL, "%s is empty or too long", ep_from);
+		if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
+			return tpq_error_set(err, TPQ_EINVAL, "%s: not an http(s):// URL", ep_from);
 		memcpy(r->endpoint, ep, n);
 		r->endpoint[n] = '\0';
-		r->custom_endpoint = true;
 	}
+	if (o->addressing == TPQ_IO_ADDRESS_AUTO)
+		r->path_style = r->endpoint[0] || !dns_bucket(url);
+	else
+		r->path_style = o->addressing == TPQ_IO_ADDRESS_PATH;
+	return TPQ_OK;
+}
+
+static enum tpq_status new_creds(const struct tpq_io_options *o, struct shared_creds **out,
+				 struct tpq_error *err)
+{
+	struct tpq_creds_options co;
+	creds_options(o, &co);
 	struct shared_creds *sc = calloc(1, sizeof(*sc));
 	if (!sc)
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-	st = tpq_creds_new(&co, &sc->c, err);
+	enum tpq_status st = tpq_creds_new(&co, &sc->c, err);
 	if (st) {
 		free(sc);
 		return st;
 	}
 	atomic_init(&sc->refs, 1);
-	*sc_out = sc;
+	*out = sc;
 	return TPQ_OK;
 }
 
-static void s3_options(const struct tpq_io_options *o, const struct resolved *r,
-		       struct shared_creds *sc, const char *url, struct tpq_store_s3_options *so)
+static void s3_options(const struct tpq_io_options *o, const struct tpq_io_s3_settings *r,
+		       struct shared_creds *sc, struct tpq_store_s3_options *so)
 {
 	tpq_store_s3_options_init(so);
 	so->s3.region = r->region;
-	so->s3.endpoint = r->custom_endpoint ? r->endpoint : NULL;
-	if (o->addressing == TPQ_IO_ADDRESS_AUTO)
-		so->s3.path_style = r->custom_endpoint || !dns_bucket(url);
-	else
-		so->s3.path_style = o->addressing == TPQ_IO_ADDRESS_PATH;
+	so->s3.endpoint = r->endpoint[0] ? r->endpoint : NULL;
+	so->s3.path_style = r->path_style;
 	so->s3.get_creds = creds_get;
 	so->s3.creds_ctx = sc;
+	so->s3.creds_expired = creds_expired;
 	so->s3.max_handles = o->concurrency ? o->concurrency : TPQ_IO_DEFAULT_CONCURRENCY;
 	if (o->max_attempts)
 		so->s3.http.max_attempts = o->max_attempts;
@@ -185,19 +204,22 @@ enum tpq_status tpq_io_open(const char *src, const char *dst, const struct tpq_i
 	if (dst_out)
 		*dst_out = NULL;
 	struct shared_creds *sc = NULL;
-	struct resolved r;
+	struct tpq_io_s3_settings r;
 	struct tpq_store_s3_options so;
 	struct tpq_source *source = NULL;
 	struct tpq_store *store = NULL;
 	enum tpq_status st = TPQ_OK;
 	if ((src && tpq_io_is_s3(src)) || (dst && tpq_io_is_s3(dst))) {
-		st = resolve(o, &sc, &r, err);
+		st = new_creds(o, &sc, err);
 		if (st)
 			return st;
 	}
 	if (src) {
 		if (tpq_io_is_s3(src)) {
-			s3_options(o, &r, sc, src, &so);
+			st = tpq_io_s3_resolve(o, src, &r, err);
+			if (st)
+				goto out;
+			s3_options(o, &r, sc, &so);
 			source = tpq_source_s3_new(src, &so, err);
 		} else {
 			source = tpq_source_local_new(src, err);
@@ -209,7 +231,10 @@ enum tpq_status tpq_io_open(const char *src, const char *dst, const struct tpq_i
 	}
 	if (dst) {
 		if (tpq_io_is_s3(dst)) {
-			s3_options(o, &r, sc, dst, &so);
+			st = tpq_io_s3_resolve(o, dst, &r, err);
+			if (st)
+				goto out;
+			s3_options(o, &r, sc, &so);
 			store = tpq_store_s3_new(dst, &so, err);
 		} else {
 			store = tpq_store_local_new(dst, err);

@@ -65,6 +65,19 @@ struct tpq_io_options {
 
 void tpq_io_options_init(struct tpq_io_options *o);
 
+/* Where and how an S3 URL is reached, as the open calls resolve it (see above). */
+struct tpq_io_s3_settings {
+	char region[64];
+	char endpoint[512];   /* "" for AWS's regional endpoint */
+	bool path_style;
+};
+
+/* Resolves the settings for `url` ("s3://bucket/..."), reading the environment through
+ * the callback and the AWS config file for the profile's region. Errors: TPQ_EINVAL (a
+ * bad region or endpoint value), the config file's (s3/creds.h). */
+enum tpq_status tpq_io_s3_resolve(const struct tpq_io_options *o, const char *url,
+				  struct tpq_io_s3_settings *out, struct tpq_error *err);
+
 /* Whether `what` names an S3 location ("s3://..."). */
 bool tpq_io_is_s3(const char *what);
 

@@ -11,6 +11,7 @@
  * objects of at most prefetch_max_bytes each. A prefetch that failed is not
  * reported: the reader fetches the object itself and gets the real error. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,61 @@ static enum tpq_status src_list(struct tpq_source *base, const char *prefix, uns
 	add_order(s, c.keys, c.n);
 	pthread_mutex_unlock(&s->mu);
 	return st;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The readers' own list replaces the listing order: read-ahead then fetches
+ * only objects that will be read. */
+static void src_plan(struct tpq_source *base, const char *const *keys, size_t n)
+{
+	struct s3_source *s = (struct s3_source *)base;
+	if (!s->prefetch)
+		return;
+	char **o = malloc((n ? n : 1) * sizeof(*o));
+	unsigned char *t = calloc(n ? n : 1, 1);
+	size_t k = 0;
+	bool sorted = true;
+	for (; o && t && k < n; k++) {
+		if (!(o[k] = join(s->root, keys[k])))
+			break;
+		if (k && strcmp(o[k - 1], o[k]) >= 0)
+			sorted = false;
+	}
+	if (!o || !t || k < n) {
+		if (o)
+			free_order(o, k);
+		free(t);
+		return;
+	}
+	if (!sorted) {
+		qsort(o, n, sizeof(*o), key_cmp);
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (w && !strcmp(o[w - 1], o[i]))
+				free(o[i]);
+			else
+				o[w++] = o[i];
+		}
+		n = w;
+	}
+	pthread_mutex_lock(&s->mu);
+	char **old = s->order;
+	size_t nold = s->norder;
+	free(s->taken);
+	s->order = o;
+	s->taken = t;
+	s->norder = s->cap_order = n;
+	s->gen++;
+	for (unsigned q = 0; q < s->prefetch; q++)
+		if (s->slots[q].state == SLOT_QUEUED || s->slots[q].state == SLOT_READY ||
+		    s->slots[q].state == SLOT_FAILED)
+			s->slots[q].state = SLOT_EMPTY;
+	pthread_mutex_unlock(&s->mu);
+	free_order(old, nold);
 }
 
 /* ---- read-ahead ---- */
@@ -413,6 +469,7 @@ struct tpq_source *tpq_source_s3_new(const char *url, const struct tpq_store_s3_
 		goto fail;
 	s->base.list = src_list;
 	s->base.read = src_read;
+	s->base.plan = src_plan;
 	s->base.free = src_free;
 	return &s->base;
 fail:

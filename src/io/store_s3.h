@@ -18,10 +18,10 @@
  * close(); free() without close() aborts it, so nothing half-written remains.
  * get of an absent key is TPQ_ENOTFOUND, del of an absent key TPQ_OK.
  *
- * Source read-ahead: with `prefetch` = N > 0, the source remembers the keys
- * of all its listings in key order (a conversion lists folder after folder,
- * then reads what it chose in key order), and each read(key) also starts
- * fetching the next N listed objects on N background threads (bounded: at most N objects,
+ * Source read-ahead: with `prefetch` = N > 0, the source keeps an order of
+ * keys: the plan (source.h) when the reader gave one, else the keys of all its
+ * listings in key order. Each read(key) also starts fetching the next N
+ * objects of that order not read yet, on N background threads (bounded: at most N objects,
  * each at most prefetch_max_bytes, are held; an object read out of order, or
  * too large, is simply fetched on demand). A conversion that lists and then
  * reads in listing order thus overlaps N downloads with its own work. N = 0

@@ -445,7 +445,9 @@ static void *read_stage(void *arg)
 		struct tpq_error e;
 		tpq_error_clear(&e);
 		enum tpq_status st = read_file(w, f, &e);
-		if (st == TPQ_ENOMEM) {
+		/* an object that could not be read (network, S3 error, I/O) is not bad input:
+		 * rejecting it would record it as such and never read it again */
+		if (st == TPQ_ENOMEM || st == TPQ_EIO || st == TPQ_ENOTFOUND) {
 			set_fatal(r, st, &e);
 			break;
 		}
@@ -1138,6 +1140,20 @@ static enum tpq_status add_drops(struct run *r, struct part_map *merged, struct 
 	return TPQ_OK;
 }
 
+/* Tells the source what the read stage will read, in its order (source.h: plan). */
+static void plan_reads(struct run *r)
+{
+	if (!r->src->plan || r->n_files == 0)
+		return;
+	const char **keys = malloc(r->n_files * sizeof(*keys));
+	if (!keys)
+		return; /* read-ahead is only a hint */
+	for (size_t i = 0; i < r->n_files; i++)
+		keys[i] = r->files[i].key;
+	r->src->plan(r->src, keys, r->n_files);
+	free(keys);
+}
+
 enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
 			    struct tpq_convert_stats *stats, struct tpq_error *err)
 {
@@ -1190,6 +1206,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	st = select_new(&r, err);
 	if (st)
 		goto free_files;
+	plan_reads(&r);
 	if (r.n_files == 0) {
 		stats->rejected_outstanding = tpq_state_rejected_count(r.state);
 		goto free_files; /* nothing new: no commit */

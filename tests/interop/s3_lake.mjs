@@ -12,7 +12,8 @@
 // refused with exit 4 through If-None-Match), faults at chosen requests (5xx, dropped
 // connections, a write carried out whose answer was lost, truncated bodies) and SIGKILL half
 // way: after each, the lake must equal what ONE run over the same input gives (through DuckDB,
-// every value) and hold no leftovers. trailpq runs with a clean environment: keys, region and
+// every value) and hold no leftovers. Last, credentials from a profile's credential_process:
+// one chain walk per run, and a new fetch after S3 answers ExpiredToken. trailpq runs with a clean environment: keys, region and
 // endpoint from AWS_* variables, HOME an empty directory.
 //
 // The servers run in this process, so trailpq is always spawned asynchronously.
@@ -21,6 +22,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -116,10 +118,13 @@ async function listKeys(b, prefix = '') {
 // The objects under b/prefix into a fresh directory (keys relative to the prefix).
 async function download(b, prefix, name) {
 	const dir = path.join(tmp, `${name}-${++seq}`);
-	for (const key of await listKeys(b, prefix)) {
-		const p = path.join(dir, key.slice(prefix.length));
-		fs.mkdirSync(path.dirname(p), { recursive: true });
-		fs.writeFileSync(p, await getObject(b, key));
+	const keys = await listKeys(b, prefix);
+	for (let i = 0; i < keys.length; i += 16) {
+		await Promise.all(keys.slice(i, i + 16).map(async (key) => {
+			const p = path.join(dir, key.slice(prefix.length));
+			fs.mkdirSync(path.dirname(p), { recursive: true });
+			fs.writeFileSync(p, await getObject(b, key));
+		}));
 	}
 	fs.mkdirSync(dir, { recursive: true });
 	return dir;
@@ -197,9 +202,11 @@ async function requestsDuring(fn) {
 	return { out, reqs };
 }
 
-function checkLake(src, lake) {
+// check_lake.mjs (every reader, or `readers`) over a local lake of `src`.
+function checkLake(src, lake, readers = 'all') {
 	return new Promise((resolve) => {
-		const child = spawn(process.execPath, [path.join(HERE, 'check_lake.mjs'), src, lake, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [path.join(HERE, 'check_lake.mjs'), src, lake, '--quiet', '--reader', readers],
+			{ stdio: ['ignore', 'pipe', 'pipe'] });
 		let out = '';
 		child.stdout.on('data', (d) => { out += d; });
 		child.stderr.on('data', (d) => { out += d; });
@@ -291,12 +298,10 @@ async function assertRule(bucket, prefix, mirror, what, want) {
 
 // ---- 1. the corpus: S3->S3, S3->local, local->S3, each checked against the oracle ----
 
-let mirror; // the local copy of bucket "trails" as it evolves
+let mirror; // the local copy of bucket "inc" (tests 2..6) as it evolves
 
 test('corpus: S3->S3, S3->local and local->S3 conversions match the oracle', { skip: SKIP, timeout: 120000 }, async () => {
 	for (const b of ['trails', 'lake', 'lake2']) await mkBucket(b);
-	mirror = freshDir('mirror');
-	fs.cpSync(CORPUS, mirror, { recursive: true });
 	const n = await uploadDir(CORPUS, 'trails');
 	assert.ok(n > 100, `the corpus has ${n} files`);
 
@@ -316,14 +321,14 @@ test('corpus: S3->S3, S3->local and local->S3 conversions match the oracle', { s
 	const local = freshDir('s3-local');
 	const s2 = await convertOk('s3://trails/', local);
 	assert.equal(s2.files_converted, s.files_converted);
-	const c2 = await checkLake(CORPUS, local);
+	const c2 = await checkLake(CORPUS, local, 'duckdb');
 	assert.equal(c2.code, 0, `S3->local lake vs the oracle:\n${c2.out}`);
 
 	// local -> S3, under a deeper prefix
 	const s3 = await convertOk(CORPUS, 's3://lake2/deep/er/');
 	assert.equal(s3.files_converted, s.files_converted);
 	const lake2 = await download('lake2', 'deep/er/', 'local-s3');
-	const c3 = await checkLake(CORPUS, lake2);
+	const c3 = await checkLake(CORPUS, lake2, 'duckdb');
 	assert.equal(c3.code, 0, `local->S3 lake vs the oracle:\n${c3.out}`);
 
 	// all three hold the same rows
@@ -331,4 +336,275 @@ test('corpus: S3->S3, S3->local and local->S3 conversions match the oracle', { s
 	assert.deepEqual(diffContent(want, await lakeContent(lake)), []);
 	assert.deepEqual(diffContent(want, await lakeContent(lake2)), []);
 	assert.equal(front.stats.rejected, 0, front.stats.reasons.join('\n'));
+});
+
+// ---- 2. incremental runs on S3 ----
+
+// Puts an object into bucket "inc" and into its local mirror (the reference's input).
+async function deliver(key, bytes) {
+	await putObject('inc', key, bytes);
+	const p = path.join(mirror, key);
+	fs.mkdirSync(path.dirname(p), { recursive: true });
+	fs.writeFileSync(p, bytes);
+	return key;
+}
+
+let idSeq = 0;
+// n records on 2024-03-d, ids unique in the process.
+function recsOn(d, n, tag = 's3') {
+	return Array.from({ length: n }, (_, i) => rec(`${tag}-${pad(d)}-${++idSeq}`,
+		`2024-03-${pad(d)}T${pad((i * 5) % 24)}:${pad((i * 7) % 60)}:${pad(i % 60)}Z`));
+}
+
+const sourceGets = (reqs) => reqs.filter((q) => q.bucket === 'inc' && q.method === 'GET' && q.key);
+const lakeWrites = (reqs, prefix) => reqs.filter((q) => q.bucket === 'ilake' && q.method !== 'GET' && q.method !== 'HEAD' &&
+	!q.key.startsWith(`${prefix}_trailpq/lock`));
+
+let want; // the reference content for the current input, when known
+
+test('incremental on S3: an unchanged bucket reads and writes nothing; new, late, re-delivered and changed objects',
+	{ skip: SKIP, timeout: 120000 }, async () => {
+		// a small bucket of its own (the corpus lake's checks cost more than they add here)
+		for (const b of ['inc', 'ilake']) await mkBucket(b);
+		mirror = freshDir('mirror');
+		for (let d = 10; d <= 12; d++)
+			for (let k = 0; k < 2; k++) await deliver(ctKey({ d }), gz(recordsText(recsOn(d, 3))));
+		await deliver(ctKey({ d: 12, region: 'eu-west-1' }), gz(recordsText(recsOn(12, 2))));
+		let s = await convertOk('s3://inc', 's3://ilake/lk/');
+		assert.equal(s.files_converted, 7);
+		want = await assertRule('ilake', 'lk/', mirror, 'after the first run');
+		// nothing new
+		let reqs;
+		({ out: s, reqs } = await requestsDuring(() => convertOk('s3://inc', 's3://ilake/lk/')));
+		assert.equal(s.run, 0);
+		assert.equal(s.files_converted, 0);
+		assert.ok(s.files_unchanged > 0);
+		assert.deepEqual(sourceGets(reqs), [], 'an unchanged bucket: no object read');
+		assert.deepEqual(lakeWrites(reqs, 'lk/'), [], 'an unchanged bucket: nothing written but the lock');
+		assert.ok(reqs.some((q) => q.method === 'PUT' && q.key === 'lk/_trailpq/lock'), 'the lock was taken');
+
+		// new day folders of a new trail
+		const d14 = await deliver(ctKey({ d: 14 }), gz(recordsText(recsOn(14, 4))));
+		await deliver(ctKey({ d: 14 }), gz(recordsText(recsOn(14, 3))));
+		const dup15 = recsOn(15, 5);
+		await deliver(ctKey({ d: 15 }), gz(recordsText(dup15)));
+		({ out: s, reqs } = await requestsDuring(() => convertOk('s3://inc', 's3://ilake/lk/')));
+		assert.equal(s.files_converted, 3);
+		assert.deepEqual(sourceGets(reqs).length, 3, 'only the new objects are read');
+		want = await assertRule('ilake', 'lk/', mirror, 'after new day folders');
+
+		// a late file into day 14, and a file re-delivering day 15's records with one new one
+		await deliver(ctKey({ d: 14 }), gz(recordsText(recsOn(14, 2))));
+		await deliver(ctKey({ d: 16 }), gz(recordsText([...dup15.slice(0, 3), ...recsOn(15, 1)])));
+		s = await convertOk('s3://inc', 's3://ilake/lk/');
+		assert.equal(s.files_converted, 2);
+		assert.equal(s.duplicates, 3, 'the re-delivered records are not doubled');
+		want = await assertRule('ilake', 'lk/', mirror, 'after a late file and a re-delivery');
+
+		// a changed object: the first day-14 file rewritten with other records
+		const old = JSON.parse(zlib.gunzipSync(await getObject('inc', d14)).toString()).Records;
+		await deliver(d14, gz(recordsText([old[0], ...recsOn(14, 2, 'chg')])));
+		s = await convertOk('s3://inc', 's3://ilake/lk/');
+		assert.equal(s.files_changed, 1);
+		assert.equal(s.rows_removed, 4, 'the changed object\'s old rows leave');
+		want = await assertRule('ilake', 'lk/', mirror, 'after a changed object');
+	});
+
+// ---- 3. status and compact on the S3 lake ----
+
+test('status and compact on the S3 lake', { skip: SKIP, timeout: 60000 }, async () => {
+	assert.ok(want, 'needs the incremental test first');
+	let r = await trailpq(['status', '--json', 's3://ilake/lk/']);
+	assert.equal(r.status, 0, show(r));
+	const st = JSON.parse(r.stdout);
+	assert.equal(st.lake, 's3://ilake/lk/');
+	assert.ok(st.runs_committed >= 4, r.stdout);
+	assert.equal(st.tables.cloudtrail.rows, want.cloudtrail.length);
+	assert.equal(st.lock, null);
+	const text = await trailpq(['status', 's3://ilake/lk/']);
+	assert.equal(text.status, 0, show(text));
+	assert.match(text.stdout, /^lake s3:\/\/ilake\/lk\/: \d+ runs committed$/m);
+	assert.match(text.stdout, /^lock: free$/m);
+
+	r = await trailpq(['compact', '--json', 's3://ilake/lk/']);
+	assert.equal(r.status, 0, show(r));
+	const c = JSON.parse(r.stdout);
+	assert.ok(c.partitions_compacted >= 1, r.stdout);
+	assert.ok(c.files_after < c.files_before, r.stdout);
+	await assertRule('ilake', 'lk/', mirror, 'after compact', want);
+	r = await trailpq(['status', '--json', 's3://ilake/lk/']);
+	const st2 = JSON.parse(r.stdout);
+	assert.equal(st2.tables.cloudtrail.files, st.tables.cloudtrail.files - (c.files_before - c.files_after));
+	assert.equal(st2.tables.cloudtrail.rows, st.tables.cloudtrail.rows);
+
+	// a lake that is not there: a clear error naming the place, exit 1
+	r = await trailpq(['status', 's3://no-such-bucket/lake/']);
+	assert.equal(r.status, 1, show(r));
+	assert.match(r.stderr, /s3:\/\/no-such-bucket\//);
+	assert.doesNotMatch(r.stderr, /S3RVER/, 'no secret in messages');
+});
+
+// ---- 4. the lock on S3 ----
+
+async function waitFor(cond, ms = 20000) {
+	const t0 = Date.now();
+	while (!(await cond())) {
+		if (Date.now() - t0 > ms) return false;
+		await new Promise((res) => setTimeout(res, 50));
+	}
+	return true;
+}
+
+test('lock on S3: a second run refuses with exit 4 through If-None-Match while the first runs', { skip: SKIP, timeout: 60000 }, async () => {
+	assert.ok(want, 'needs the incremental test first');
+	await deliver(ctKey({ d: 17 }), gz(recordsText(recsOn(17, 3))));
+	// the first run's first delimited listing of the source waits 3 s: it holds the lock meanwhile
+	faults.state.rules = [{ method: 'GET', path: '/inc', query: 'delimiter', action: 'delay', delayMs: 3000, times: 1 }];
+	const first = trailpq(['convert', '--json', '--quiet', 's3://inc', 's3://ilake/lk/']);
+	assert.ok(await waitFor(async () => (await listKeys('ilake', 'lk/_trailpq/lock')).length > 0), 'the first run took no lock');
+	const n412 = front.stats.conditional412;
+	const second = await trailpq(['convert', '--json', '--quiet', 's3://inc', 's3://ilake/lk/']);
+	assert.equal(second.status, 4, show(second));
+	assert.match(second.stderr, /lock/i);
+	assert.ok(front.stats.conditional412 > n412, 'refused by the conditional create (412)');
+	const st = JSON.parse((await trailpq(['status', '--json', 's3://ilake/lk/'])).stdout);
+	assert.ok(st.lock && st.lock.pid > 0, 'status shows the holder');
+	const r = await first;
+	assert.equal(r.status, 0, show(r));
+	assert.equal(summary(r).files_converted, 1);
+	faults.state.rules = [];
+	want = await assertRule('ilake', 'lk/', mirror, 'after the lock test');
+});
+
+// ---- 5. faults ----
+
+// One fault case: new input, the rules, a run that must end as `expectStatus` says (and its
+// stderr match `stderr`); after a failure (or with `settle`) a normal run; then the rule.
+async function faultCase(name, rules, { maxAttempts, expectStatus = 0, stderr, settle } = {}) {
+	const d = 17 + ++faultDay; // a new newest day each time: inside the look-back
+	await deliver(ctKey({ d }), gz(recordsText(recsOn(d, 3, name))));
+	faults.state.rules = rules.map((x) => ({ times: 1, ...x }));
+	const r = await trailpq(['convert', '--json', '--quiet', 's3://inc', 's3://ilake/lk/'],
+		{ extraEnv: maxAttempts ? { AWS_MAX_ATTEMPTS: String(maxAttempts) } : {} });
+	const hit = faults.state.rules.every((x) => x.hits > 0);
+	faults.state.rules = [];
+	assert.ok(hit, `${name}: a fault rule never matched: ${JSON.stringify(rules)}`);
+	assert.equal(r.status, expectStatus, `${name}\n${show(r)}`);
+	if (stderr) assert.match(r.stderr, stderr, `${name}: the error\n${show(r)}`);
+	assert.doesNotMatch(r.stderr, /S3RVER/, `${name}: a secret in a message`);
+	if (r.status !== 0) {
+		const again = await convertOk('s3://inc', 's3://ilake/lk/');
+		assert.ok(again.files_converted >= 1, `${name}: the next run converted nothing`);
+	} else if (settle) {
+		// committed, its cleanup left to the next run, which has nothing else to do
+		const again = await convertOk('s3://inc', 's3://ilake/lk/');
+		assert.equal(again.files_converted, 0, `${name}: the next run converted again`);
+	}
+	want = await assertRule('ilake', 'lk/', mirror, `after fault case ${name}`);
+	return r;
+}
+let faultDay = 0;
+
+test('faults: retried ones end right; the rest fail clearly and the next run completes the lake', { skip: SKIP, timeout: 180000 }, async () => {
+	assert.ok(want, 'needs the incremental test first');
+	// retried: throttling and 5xx on writes, a dropped connection on a listing, a truncated
+	// source object, a 500 on a source GET
+	await faultCase('retried', [
+		{ method: 'PUT', path: '.parquet', action: 'status', status: 503, code: 'SlowDown' },
+		{ method: 'PUT', path: '/_trailpq/parts/', action: 'status', status: 500, code: 'InternalError' },
+		{ method: 'GET', path: '/inc', query: 'delimiter', skip: 2, action: 'reset' },
+		{ method: 'GET', path: '/inc/AWSLogs/', action: 'truncate' },
+	]);
+	// the commit record's conditional PUT carried out, its answer lost: the retry's 412 is
+	// recognised as our own write by the ETag
+	await faultCase('commit-answer-lost', [{ method: 'PUT', path: '/_trailpq/commits/', action: 'forward-then-reset' }]);
+	// the lock's create carried out, its answer lost
+	await faultCase('lock-answer-lost', [{ method: 'PUT', path: '/_trailpq/lock', action: 'forward-then-reset' }]);
+	// not retried (AWS_MAX_ATTEMPTS=1): each fails the run with the request, the object and the status
+	await faultCase('source-get-500', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 500, code: 'InternalError' }],
+		{ maxAttempts: 1, expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 500 InternalError/ });
+	await faultCase('source-get-403', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' }],
+		{ expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 403 AccessDenied: Access Denied/ });
+	await faultCase('parquet-put-503', [{ method: 'PUT', path: '.parquet', action: 'status', status: 503, code: 'SlowDown' }],
+		{ maxAttempts: 1, expectStatus: 1, stderr: /PUT s3:\/\/ilake\/lk\/.*\.parquet.*HTTP 503 SlowDown/ });
+	await faultCase('state-put-reset', [{ method: 'PUT', path: '/_trailpq/sources/', action: 'reset' }],
+		{ maxAttempts: 1, expectStatus: 1, stderr: /s3:\/\/ilake\/lk\/_trailpq\/sources\// });
+	await faultCase('commit-put-500', [{ method: 'PUT', path: '/_trailpq/commits/', action: 'status', status: 500, code: 'InternalError' }],
+		{ maxAttempts: 1, expectStatus: 1, stderr: /s3:\/\/ilake\/lk\/_trailpq\/commits\// });
+	await faultCase('state-get-truncated', [{ method: 'GET', path: '/_trailpq/sources/', action: 'truncate' }],
+		{ maxAttempts: 1, expectStatus: 1, stderr: /s3:\/\/ilake\/lk\/_trailpq\/sources\// });
+	// after the commit: the run has succeeded; the next one removes what it could not
+	await faultCase('cleanup-delete-500', [{ method: 'DELETE', path: '/_trailpq/pending/', action: 'status', status: 500, code: 'InternalError' }],
+		{ maxAttempts: 1, settle: true });
+	assert.equal(front.stats.rejected, 0, front.stats.reasons.join('\n'));
+});
+
+// ---- 6. SIGKILL half way ----
+
+test('SIGKILL half way against S3: the next run completes the lake', { skip: SKIP, timeout: 120000 }, async () => {
+	assert.ok(want, 'needs the incremental test first');
+	// kill points: the k-th request of a kind is held at the fault proxy (never carried out:
+	// the proxy drops a held request whose client is gone), and the run is killed meanwhile
+	const points = [
+		['the first Parquet PUT', { method: 'PUT', path: '.parquet' }, 0],
+		['the second partition state PUT', { method: 'PUT', path: '/_trailpq/parts/' }, 1],
+		['the commit PUT', { method: 'PUT', path: '/_trailpq/commits/' }, 0],
+		['the first cleanup DELETE', { method: 'DELETE', path: '/_trailpq/pending/' }, 0],
+	];
+	for (const [what, rule, skip] of points) {
+		for (let d = 29; d <= 31; d++) await deliver(ctKey({ d }), gz(recordsText(recsOn(d, 4, 'kill'))));
+		const held = { ...rule, skip, times: 1, action: 'delay', delayMs: 10000 };
+		faults.state.rules = [held];
+		let child;
+		const run = trailpq(['convert', '--json', '--quiet', 's3://inc', 's3://ilake/lk/'], { onSpawn: (c) => { child = c; } });
+		const reached = await waitFor(() => held.hits > 0, 30000);
+		await new Promise((res) => setTimeout(res, 100)); // other threads' requests go on meanwhile
+		child.kill('SIGKILL');
+		const r = await run;
+		faults.state.rules = [];
+		assert.ok(reached, `${what}: never reached\n${show(r)}`);
+		assert.equal(r.signal, 'SIGKILL', `${what}: the run ended before the kill\n${show(r)}`);
+		// the killed run's lease is live for 300 s: expire it, as time would (the next run
+		// takes the lease over and settles what the killed one left)
+		const lock = await listKeys('ilake', 'lk/_trailpq/lock');
+		if (lock.includes('lk/_trailpq/lock')) {
+			const text = (await getObject('ilake', 'lk/_trailpq/lock')).toString();
+			assert.match(text, /^expires \d+$/m);
+			await putObject('ilake', 'lk/_trailpq/lock', text.replace(/^expires \d+$/m, 'expires 1'));
+		}
+		await convertOk('s3://inc', 's3://ilake/lk/');
+		want = await assertRule('ilake', 'lk/', mirror, `SIGKILL at ${what}, then a normal run`);
+	}
+});
+
+// ---- 7. credentials through the chain: a profile's credential_process, refreshed when S3
+// says the token expired ----
+
+test('credentials: --profile with credential_process, called once per run and again after ExpiredToken', { skip: SKIP, timeout: 60000 }, async () => {
+	assert.ok(want, 'needs the incremental test first');
+	const h = freshDir('home');
+	const count = path.join(h, 'calls');
+	const script = path.join(h, 'creds.sh');
+	fs.writeFileSync(script, `#!/bin/sh\necho call >> '${count}'\n` +
+		`printf '{"Version":1,"AccessKeyId":"S3RVER","SecretAccessKey":"S3RVER","SessionToken":"tok-%s"}' "$$"\n`, { mode: 0o755 });
+	fs.mkdirSync(path.join(h, '.aws'));
+	fs.writeFileSync(path.join(h, '.aws', 'config'), `[profile audit]\ncredential_process = ${script}\nregion = us-east-1\n`);
+	const calls = () => (fs.existsSync(count) ? fs.readFileSync(count, 'utf8').split('\n').filter(Boolean).length : 0);
+	// the environment's keys are wrong: --profile must not use them
+	const extraEnv = { HOME: h, AWS_ACCESS_KEY_ID: 'WRONG', AWS_SECRET_ACCESS_KEY: 'WRONG', AWS_REGION: '' };
+	await deliver(ctKey({ d: 31 }), gz(recordsText(recsOn(31, 2, 'cred'))));
+	let r = await trailpq(['convert', '--json', '--quiet', '--profile', 'audit', 's3://inc', 's3://ilake/lk/'], { extraEnv });
+	assert.equal(r.status, 0, show(r));
+	assert.equal(calls(), 1, 'one chain walk for the source and the store together');
+	await deliver(ctKey({ d: 31 }), gz(recordsText(recsOn(31, 2, 'cred'))));
+	faults.state.rules = [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 400, code: 'ExpiredToken',
+		message: 'The provided token has expired.', times: 1 }];
+	r = await trailpq(['convert', '--json', '--quiet', '--profile', 'audit', 's3://inc', 's3://ilake/lk/'], { extraEnv });
+	const hits = faults.state.rules[0].hits;
+	faults.state.rules = [];
+	assert.equal(hits, 1);
+	assert.equal(r.status, 0, show(r));
+	assert.equal(calls(), 3, 'ExpiredToken made the provider fetch new credentials before the retry');
+	assert.equal(front.stats.rejected, 0, front.stats.reasons.join('\n'));
+	want = await assertRule('ilake', 'lk/', mirror, 'after the credentials test');
 });
