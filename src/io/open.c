@@ -169,6 +169,20 @@ static enum tpq_status new_creds(const struct tpq_io_options *o, struct shared_c
 	return TPQ_OK;
 }
 
+/* "s3://b/lake" as "s3://b/lake/": SRC and DST name folders, as local paths do
+ * (the S3 vtables take a prefix as written, so "lake" would give keys such as
+ * "lake_trailpq/lock"). NULL without memory. */
+static char *folder_url(const char *url)
+{
+	const char *path = strchr(url + 5, '/');
+	size_t n = strlen(url);
+	bool add = path && path[1] && url[n - 1] != '/';
+	char *u = malloc(n + 2);
+	if (u)
+		snprintf(u, n + 2, "%s%s", url, add ? "/" : "");
+	return u;
+}
+
 static void s3_options(const struct tpq_io_options *o, const struct tpq_io_s3_settings *r,
 		       struct shared_creds *sc, struct tpq_store_s3_options *so)
 {
@@ -220,12 +234,19 @@ enum tpq_status tpq_io_open(const char *src, const char *dst, const struct tpq_i
 			if (st)
 				goto out;
 			s3_options(o, &r, sc, &so);
-			source = tpq_source_s3_new(src, &so, err);
+			char *u = folder_url(src);
+			if (u) {
+				source = tpq_source_s3_new(u, &so, err);
+			} else {
+				creds_unref(sc); /* the reference s3_options took for it */
+				tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+			}
+			free(u);
 		} else {
 			source = tpq_source_local_new(src, err);
 		}
 		if (!source) {
-			st = err && err->status ? err->status : TPQ_EIO;
+			st = err && err->status ? err->status : TPQ_ENOMEM;
 			goto out;
 		}
 	}
@@ -235,12 +256,19 @@ enum tpq_status tpq_io_open(const char *src, const char *dst, const struct tpq_i
 			if (st)
 				goto out;
 			s3_options(o, &r, sc, &so);
-			store = tpq_store_s3_new(dst, &so, err);
+			char *u = folder_url(dst);
+			if (u) {
+				store = tpq_store_s3_new(u, &so, err);
+			} else {
+				creds_unref(sc);
+				tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+			}
+			free(u);
 		} else {
 			store = tpq_store_local_new(dst, err);
 		}
 		if (!store) {
-			st = err && err->status ? err->status : TPQ_EIO;
+			st = err && err->status ? err->status : TPQ_ENOMEM;
 			goto out;
 		}
 	}

@@ -1,6 +1,9 @@
 /* Opening a source or a store by what the user wrote: "s3://bucket/prefix"
  * gives the S3 one (io/store_s3.h), anything else the local directory.
  *
+ * An S3 URL names a folder: "s3://b/lake" is taken as "s3://b/lake/" (the
+ * S3 vtables themselves take a prefix as written).
+ *
  * Settings, explicit options first, then the environment (read only through
  * the options' callback, only inside the open calls), then defaults:
  *   region    options, AWS_REGION, AWS_DEFAULT_REGION, `region` in the

@@ -324,9 +324,10 @@ test('corpus: S3->S3, S3->local and local->S3 conversions match the oracle', { s
 	const c2 = await checkLake(CORPUS, local, 'duckdb');
 	assert.equal(c2.code, 0, `S3->local lake vs the oracle:\n${c2.out}`);
 
-	// local -> S3, under a deeper prefix
-	const s3 = await convertOk(CORPUS, 's3://lake2/deep/er/');
+	// local -> S3, under a deeper prefix written without its final '/' (a folder all the same)
+	const s3 = await convertOk(CORPUS, 's3://lake2/deep/er');
 	assert.equal(s3.files_converted, s.files_converted);
+	assert.deepEqual((await listKeys('lake2')).filter((k) => !k.startsWith('deep/er/')), []);
 	const lake2 = await download('lake2', 'deep/er/', 'local-s3');
 	const c3 = await checkLake(CORPUS, lake2, 'duckdb');
 	assert.equal(c3.code, 0, `local->S3 lake vs the oracle:\n${c3.out}`);
@@ -442,6 +443,11 @@ test('status and compact on the S3 lake', { skip: SKIP, timeout: 60000 }, async 
 	assert.equal(r.status, 1, show(r));
 	assert.match(r.stderr, /s3:\/\/no-such-bucket\//);
 	assert.doesNotMatch(r.stderr, /S3RVER/, 'no secret in messages');
+	// a source bucket that is not there: exit 1 naming it, and the lake's lock is released
+	r = await trailpq(['convert', '--quiet', 's3://no-such-source/', 's3://ilake/lk/']);
+	assert.equal(r.status, 1, show(r));
+	assert.match(r.stderr, /s3:\/\/no-such-source\/.*404 NoSuchBucket/);
+	assert.deepEqual(await listKeys('ilake', 'lk/_trailpq/lock'), [], 'the failed run left its lock');
 });
 
 // ---- 4. the lock on S3 ----
@@ -523,6 +529,8 @@ test('faults: retried ones end right; the rest fail clearly and the next run com
 	// not retried (AWS_MAX_ATTEMPTS=1): each fails the run with the request, the object and the status
 	await faultCase('source-get-500', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 500, code: 'InternalError' }],
 		{ maxAttempts: 1, expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 500 InternalError/ });
+	await faultCase('source-get-404', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' }],
+		{ expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 404 NoSuchKey/ });
 	await faultCase('source-get-403', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' }],
 		{ expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 403 AccessDenied: Access Denied/ });
 	await faultCase('parquet-put-503', [{ method: 'PUT', path: '.parquet', action: 'status', status: 503, code: 'SlowDown' }],

@@ -203,8 +203,17 @@ static void open_pair(int free_source_first)
 	ASSERT_TRUE(s == NULL && d == NULL);
 	d = tpq_store_open("s3://lake-bucket", &o, &err);
 	ASSERT_TRUE(d != NULL);
-	if (d)
+	if (d) {
+		ASSERT_STR_EQ(d->name(d), "s3://lake-bucket/");
 		d->free(d);
+	}
+	/* a prefix names a folder: "lake" is "lake/" */
+	d = tpq_store_open("s3://lake-bucket/a/lake", &o, &err);
+	ASSERT_TRUE(d != NULL);
+	if (d) {
+		ASSERT_STR_EQ(d->name(d), "s3://lake-bucket/a/lake/");
+		d->free(d);
+	}
 }
 
 TEST(open_s3_pair_shares_credentials)
