@@ -12,6 +12,8 @@ int tpq_cmd_ddl(int argc, char **argv);
 int tpq_cmd_status(int argc, char **argv);
 int tpq_cmd_compact(int argc, char **argv);
 
+#include "trailpq/trailpq.h"
+
 struct tpq_io_options;
 
 /* The S3 options every command that opens a lake or a bucket takes (cli/io_opts.c). Codes
@@ -34,6 +36,10 @@ void tpq_cli_io_init(struct tpq_io_options *o);
 /* Handles option `c` (with its argument) if it is one of TPQ_CLI_IO_LONGOPTS: 1 when
  * taken, 0 when not ours, -1 for a bad value (the message is printed). */
 int tpq_cli_io_option(int c, const char *arg, struct tpq_io_options *o);
+
+/* Prints a library error: "trailpq: <where>: <message>" (where left out when the message
+ * already names it, as S3 errors do: "GET s3://bucket/key: HTTP 403 ..."). */
+void tpq_cli_error(const struct tpq_error *err, enum tpq_status st);
 
 /* Prints "trailpq: <msg>" to stderr (a printf-style line, newline added). */
 void tpq_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

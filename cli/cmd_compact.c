@@ -121,8 +121,7 @@ int tpq_cmd_compact(int argc, char **argv)
 	tpq_error_clear(&err);
 	enum tpq_status st = tpq_compact(argv[optind], &o, &s, &err);
 	if (st) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(st));
+		tpq_cli_error(&err, st);
 		rc = st == TPQ_ELOCKED ? 4 : 1;
 		goto out;
 	}

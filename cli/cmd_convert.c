@@ -276,8 +276,7 @@ int tpq_cmd_convert(int argc, char **argv)
 	if (prog.shown)
 		fputs("\r\033[K", stderr);
 	if (st) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(st));
+		tpq_cli_error(&err, st);
 		for (int i = 0; i < prog.rejected; i++)
 			free(prog.lines[i]);
 		free(prog.lines);

@@ -130,8 +130,7 @@ int tpq_cmd_status(int argc, char **argv)
 	if (st)
 		st->free(st);
 	if (s) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(s));
+		tpq_cli_error(&err, s);
 		return 1;
 	}
 	char a[256], b[256], t[64];

@@ -532,7 +532,7 @@ test('faults: retried ones end right; the rest fail clearly and the next run com
 	await faultCase('source-get-404', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' }],
 		{ expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 404 NoSuchKey/ });
 	await faultCase('source-get-403', [{ method: 'GET', path: '/inc/AWSLogs/', action: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' }],
-		{ expectStatus: 1, stderr: /GET s3:\/\/inc\/.*AWSLogs\/.*HTTP 403 AccessDenied: Access Denied/ });
+		{ expectStatus: 1, stderr: /^trailpq: GET s3:\/\/inc\/AWSLogs\/\S+: HTTP 403 AccessDenied: Access Denied \(/m });
 	await faultCase('parquet-put-503', [{ method: 'PUT', path: '.parquet', action: 'status', status: 503, code: 'SlowDown' }],
 		{ maxAttempts: 1, expectStatus: 1, stderr: /PUT s3:\/\/ilake\/lk\/.*\.parquet.*HTTP 503 SlowDown/ });
 	await faultCase('state-put-reset', [{ method: 'PUT', path: '/_trailpq/sources/', action: 'reset' }],
