@@ -25,7 +25,9 @@ struct tpq_io_options;
 	{"path-style", no_argument, NULL, 0x1004},                                             \
 	{"virtual-hosted", no_argument, NULL, 0x1005},                                         \
 	{"prefetch", required_argument, NULL, 0x1006},                                         \
-	{"concurrency", required_argument, NULL, 0x1007}
+	{"concurrency", required_argument, NULL, 0x1007},                                      \
+	{"ca-bundle", required_argument, NULL, 0x1008},                                        \
+	{"no-verify-ssl", no_argument, NULL, 0x1009}
 
 /* The help text of those options, for the usage texts. */
 extern const char tpq_cli_io_usage[];

@@ -20,7 +20,10 @@ const char tpq_cli_io_usage[] =
 	"  --path-style        path-style addressing (the default with an endpoint URL)\n"
 	"  --virtual-hosted    virtual-hosted addressing (the default on AWS)\n"
 	"  --prefetch N        source objects read ahead (default 16, 0 to 32)\n"
-	"  --concurrency N     HTTP connections per bucket (default 32)\n";
+	"  --concurrency N     HTTP connections per bucket (default 32)\n"
+	"  --ca-bundle FILE    PEM certificates to verify TLS with (default: AWS_CA_BUNDLE,\n"
+	"                      then the system's)\n"
+	"  --no-verify-ssl     do not verify TLS certificates (test endpoints only)\n";
 
 static const char *process_getenv(void *ctx, const char *name)
 {
@@ -83,6 +86,12 @@ int tpq_cli_io_option(int c, const char *arg, struct tpq_io_options *o)
 		return number("prefetch", arg, 0, 32, &o->prefetch);
 	case 0x1007:
 		return number("concurrency", arg, 1, 256, &o->concurrency);
+	case 0x1008:
+		o->ca_bundle = arg;
+		return 1;
+	case 0x1009:
+		o->no_verify_tls = true;
+		return 1;
 	default:
 		return 0;
 	}

@@ -144,6 +144,11 @@ enum tpq_status tpq_io_s3_resolve(const struct tpq_io_options *o, const char *ur
 		memcpy(r->endpoint, ep, n);
 		r->endpoint[n] = '\0';
 	}
+	const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env(o, "AWS_CA_BUNDLE");
+	if (ca && strlen(ca) >= sizeof(r->ca_bundle))
+		return tpq_error_set(err, TPQ_EINVAL, "the CA bundle's path is too long");
+	if (ca)
+		snprintf(r->ca_bundle, sizeof(r->ca_bundle), "%s", ca);
 	if (o->addressing == TPQ_IO_ADDRESS_AUTO)
 		r->path_style = r->endpoint[0] || !dns_bucket(url);
 	else
@@ -198,6 +203,8 @@ static void s3_options(const struct tpq_io_options *o, const struct tpq_io_s3_se
 		so->s3.http.max_attempts = o->max_attempts;
 	if (o->base_delay_ms)
 		so->s3.http.base_delay_ms = o->base_delay_ms;
+	so->s3.http.ca_file = r->ca_bundle[0] ? r->ca_bundle : NULL; /* copied by the client */
+	so->s3.http.verify_tls = !o->no_verify_tls;
 	so->prefetch = o->prefetch > 32 ? 32 : o->prefetch;
 	so->on_free = creds_unref;
 	so->on_free_ctx = sc;

@@ -12,6 +12,7 @@
  *             one; a trailing '/' is dropped
  *   profile   options, AWS_PROFILE, "default" (for the credentials chain and
  *             the config file's region)
+ *   CA bundle options, AWS_CA_BUNDLE, the system's
  *   credentials  the chain of s3/creds.h (environment keys, shared files, web
  *             identity, container, IMDSv2)
  * Addressing (TPQ_IO_ADDRESS_AUTO): virtual-hosted on AWS's endpoints, as
@@ -60,6 +61,10 @@ struct tpq_io_options {
 	/* HTTP connections per S3 client (the source and the store have one
 	 * each); calls beyond it wait. 0: TPQ_IO_DEFAULT_CONCURRENCY. */
 	unsigned concurrency;
+	/* TLS: a PEM bundle to verify S3's certificate with (NULL: AWS_CA_BUNDLE,
+	 * then the system's), or no verification at all (never the default). */
+	const char *ca_bundle;
+	bool no_verify_tls;
 	/* Test hooks: per-request attempts (0: the client's default, 6) and the
 	 * first retry delay in ms (0: the client's default, 100). */
 	unsigned max_attempts;
@@ -73,6 +78,7 @@ struct tpq_io_s3_settings {
 	char region[64];
 	char endpoint[512];   /* "" for AWS's regional endpoint */
 	bool path_style;
+	char ca_bundle[1024]; /* "" for the system's */
 };
 
 /* Resolves the settings for `url` ("s3://bucket/..."), reading the environment through

@@ -43,6 +43,7 @@ struct tpq_s3 {
 	void (*creds_expired)(void *ctx, const char *access_key_id);
 	size_t part_size;
 	struct tpq_http_options http;
+	char *ca_file;    /* our copy: handles are made later, on demand */
 	struct tpq_http_share *share;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -364,7 +365,12 @@ struct tpq_s3 *tpq_s3_new(const struct tpq_s3_options *o, struct tpq_error *err)
 	if (!s->share)
 		goto fail;
 	s->http.share = s->share;
-	/* The CA file string is the caller's: each handle copies it. */
+	/* Handles are made on demand, long after this call: keep our own copy of
+	 * the CA file name (each handle copies it again). */
+	if (s->http.ca_file && !(s->http.ca_file = s->ca_file = strdup(s->http.ca_file))) {
+		tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		goto fail;
+	}
 	return s;
 fail:
 	tpq_s3_free(s);
@@ -383,6 +389,7 @@ void tpq_s3_free(struct tpq_s3 *s)
 	free(s->region);
 	free(s->scheme);
 	free(s->host);
+	free(s->ca_file);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s);

@@ -91,7 +91,7 @@ struct tpq_s3_options {
 	int sign_payload;
 	size_t part_size;          /* multipart part size, default 8 MiB, >= 5 MiB */
 	unsigned max_handles;      /* HTTP handles in the pool, default 16 */
-	struct tpq_http_options http;  /* timeouts, retries, TLS (share is ignored) */
+	struct tpq_http_options http;  /* timeouts, retries, TLS (share is ignored; ca_file copied) */
 };
 
 void tpq_s3_options_init(struct tpq_s3_options *o);

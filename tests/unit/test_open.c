@@ -121,6 +121,13 @@ TEST(endpoint_precedence_and_addressing)
 	resolve(&o, "s3://my-bucket/", TPQ_EINVAL);
 
 	opts(&o, &e);
+	ASSERT_STR_EQ(resolve(&o, "s3://my-bucket/", TPQ_OK).ca_bundle, "");
+	env_set(&e, "AWS_CA_BUNDLE", "/etc/ssl/minio.pem");
+	ASSERT_STR_EQ(resolve(&o, "s3://my-bucket/", TPQ_OK).ca_bundle, "/etc/ssl/minio.pem");
+	o.ca_bundle = "/tmp/other.pem";
+	ASSERT_STR_EQ(resolve(&o, "s3://my-bucket/", TPQ_OK).ca_bundle, "/tmp/other.pem");
+
+	opts(&o, &e);
 	ASSERT_EQ(resolve(&o, "s3://logs.example.com/x", TPQ_OK).path_style, 1); /* dots */
 	ASSERT_EQ(resolve(&o, "s3://My_Bucket/x", TPQ_OK).path_style, 1);       /* not DNS */
 	ASSERT_EQ(resolve(&o, "s3://ab/x", TPQ_OK).path_style, 1);              /* too short */
