@@ -28,18 +28,30 @@ static const char usage_text[] =
 	"  --wait SECONDS    wait for another run's lock (default: refuse at once)\n"
 	"  --json            print the summary as JSON on stdout\n"
 	"  -h, --help        this text\n"
+	"\n";
+
+static const char usage_tail[] =
 	"\n"
 	"exit status: 0 done (or nothing to do), 4 the lake is locked, 1 error, 2 bad usage\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+	fputs(tpq_cli_io_usage, f);
+	fputs(usage_tail, f);
+}
 
 int tpq_cmd_compact(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"partition", required_argument, NULL, 'p'}, {"older-than", required_argument, NULL, 'o'},
 		{"compression", required_argument, NULL, 'c'}, {"wait", required_argument, NULL, 'W'},
-		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'}, TPQ_CLI_IO_LONGOPTS,
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct tpq_compact_options o;
 	tpq_compact_options_init(&o);
+	tpq_cli_io_init(&o.io);
 	const char **parts = calloc((size_t)argc + 1, sizeof(char *));
 	int json = 0, c, rc = 2;
 	if (!parts)
@@ -47,6 +59,11 @@ int tpq_cmd_compact(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
+		int io = tpq_cli_io_option(c, optarg, &o.io);
+		if (io < 0)
+			goto out;
+		if (io > 0)
+			continue;
 		switch (c) {
 		case 'p':
 			parts[o.n_partitions++] = optarg;
@@ -78,17 +95,17 @@ int tpq_cmd_compact(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			usage(stdout);
 			rc = 0;
 			goto out;
 		default:
-			fputs(usage_text, stderr);
+			usage(stderr);
 			goto out;
 		}
 	}
 	if (argc - optind != 1) {
 		tpq_cli_errorf("compact needs DST");
-		fputs(usage_text, stderr);
+		usage(stderr);
 		goto out;
 	}
 	o.partitions = parts;
@@ -104,8 +121,7 @@ int tpq_cmd_compact(int argc, char **argv)
 	tpq_error_clear(&err);
 	enum tpq_status st = tpq_compact(argv[optind], &o, &s, &err);
 	if (st) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(st));
+		tpq_cli_error(&err, st);
 		rc = st == TPQ_ELOCKED ? 4 : 1;
 		goto out;
 	}

@@ -14,8 +14,9 @@
 static const char usage_text[] =
 	"usage: trailpq convert [options] SRC DST\n"
 	"\n"
-	"Converts the CloudTrail files under SRC (a local copy of a CloudTrail bucket,\n"
-	"as `aws s3 sync` makes it) into a Parquet lake under DST:\n"
+	"Converts the CloudTrail files under SRC (a CloudTrail bucket as s3://BUCKET[/PREFIX],\n"
+	"or a local copy of one, as `aws s3 sync` makes it) into a Parquet lake under DST\n"
+	"(a directory or s3://BUCKET[/PREFIX]; any mix of the two):\n"
 	"  DST/<table>/account=A/region=R/year=YYYY/month=MM/day=DD/part-*.parquet\n"
 	"\n"
 	"options:\n"
@@ -39,9 +40,19 @@ static const char usage_text[] =
 	"  --json            print the summary as JSON on stdout\n"
 	"  --quiet           no summary on stderr\n"
 	"  -h, --help        this text\n"
+	"\n";
+
+static const char usage_tail[] =
 	"\n"
 	"exit status: 0 all converted (or nothing new), 3 some files rejected in this\n"
 	"run, 4 the lake is locked by another run, 1 fatal error, 2 bad usage\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+	fputs(tpq_cli_io_usage, f);
+	fputs(usage_tail, f);
+}
 
 static int parse_date(const char *s, int *out)
 {
@@ -139,14 +150,21 @@ int tpq_cmd_convert(int argc, char **argv)
 		{"lookback-days", required_argument, NULL, 'b'}, {"full", no_argument, NULL, 'F'},
 		{"retry-rejected", no_argument, NULL, 'R'}, {"wait", required_argument, NULL, 'W'},
 		{"lock-lease", required_argument, NULL, 'L'}, {"batch-mb", required_argument, NULL, 'M'},
+		TPQ_CLI_IO_LONGOPTS,
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct tpq_convert_options o;
 	tpq_convert_options_init(&o);
+	tpq_cli_io_init(&o.io);
 	int json = 0, quiet = 0, c, have_level = 0;
 	struct progress prog = {0, NULL, 0, mono_now()};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int io = tpq_cli_io_option(c, optarg, &o.io);
+		if (io < 0)
+			return 2;
+		if (io > 0)
+			continue;
 		switch (c) {
 		case 'c': {
 			int k = tpq_codec_from_name(optarg);
@@ -229,10 +247,10 @@ int tpq_cmd_convert(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			usage(stdout);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
+			usage(stderr);
 			return 2;
 		}
 	}
@@ -253,7 +271,7 @@ int tpq_cmd_convert(int argc, char **argv)
 	}
 	if (argc - optind != 2) {
 		tpq_cli_errorf("convert needs SRC and DST");
-		fputs(usage_text, stderr);
+		usage(stderr);
 		return 2;
 	}
 	const char *src = argv[optind], *dst = argv[optind + 1];
@@ -272,8 +290,7 @@ int tpq_cmd_convert(int argc, char **argv)
 	if (prog.shown)
 		fputs("\r\033[K", stderr);
 	if (st) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(st));
+		tpq_cli_error(&err, st);
 		for (int i = 0; i < prog.rejected; i++)
 			free(prog.lines[i]);
 		free(prog.lines);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "io/open.h"
 #include "io/store.h"
 #include "lake/state.h"
 #include "util/error.h"
@@ -22,7 +23,14 @@ static const char usage_text[] =
 	"options:\n"
 	"  --runs N     how many recent runs to show (default 10)\n"
 	"  --json       print it as JSON on stdout\n"
-	"  -h, --help   this text\n";
+	"  -h, --help   this text\n"
+	"\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+	fputs(tpq_cli_io_usage, f);
+}
 
 static const char *const tables[TPQ_STATE_TABLES] = {"cloudtrail", "cloudtrail_insight",
 						      "cloudtrail_networkactivity"};
@@ -75,13 +83,20 @@ int tpq_cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"runs", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		TPQ_CLI_IO_LONGOPTS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
+	struct tpq_io_options io;
+	tpq_cli_io_init(&io);
 	int json = 0, c;
 	long runs = 10;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
+		int taken = tpq_cli_io_option(c, optarg, &io);
+		if (taken < 0)
+			return 2;
+		if (taken > 0)
+			continue;
 		switch (c) {
 		case 'r':
 			runs = strtol(optarg, &end, 10);
@@ -94,29 +109,28 @@ int tpq_cmd_status(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			usage(stdout);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (argc - optind != 1) {
 		tpq_cli_errorf("status needs DST");
-		fputs(usage_text, stderr);
+		usage(stderr);
 		return 2;
 	}
 	const char *dst = argv[optind];
 	struct tpq_error err;
 	tpq_error_clear(&err);
-	struct tpq_store *st = tpq_store_local_new(dst, &err);
+	struct tpq_store *st = tpq_store_open(dst, &io, &err);
 	struct tpq_state_view v;
 	enum tpq_status s = st ? tpq_state_view(st, (size_t)runs, &v, &err) : err.status;
 	if (st)
 		st->free(st);
 	if (s) {
-		tpq_cli_errorf("%s%s%s", err.where[0] ? err.where : "", err.where[0] ? ": " : "",
-			       err.msg[0] ? err.msg : tpq_status_str(s));
+		tpq_cli_error(&err, s);
 		return 1;
 	}
 	char a[256], b[256], t[64];

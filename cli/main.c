@@ -21,6 +21,15 @@ void tpq_cli_errorf(const char *fmt, ...)
 	va_end(ap);
 }
 
+void tpq_cli_error(const struct tpq_error *err, enum tpq_status st)
+{
+	const char *msg = err->msg[0] ? err->msg : tpq_status_str(st);
+	if (err->where[0] && !strstr(msg, err->where))
+		tpq_cli_errorf("%s: %s", err->where, msg);
+	else
+		tpq_cli_errorf("%s", msg);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: trailpq <command> [options]\n"

@@ -16,7 +16,9 @@
 #      TPQ_ROOT (the repository) and TPQ_TMP (a scratch directory) in the environment
 #   5. the S3 client, source and store (tests/interop/s3_tool.c, built here against
 #      build/libtrailpq.a) against s3rver behind a SigV4-verifying proxy and a fault proxy,
-#      all on 127.0.0.1: node --test tests/interop/s3_client.mjs
+#      all on 127.0.0.1: node --test tests/interop/s3_client.mjs; then `trailpq convert`, `status`
+#      and `compact` end to end on S3 (tests/interop/s3_lake.mjs: S3->S3, S3->local, local->S3,
+#      incremental runs, the lock, faults, SIGKILL), the same servers
 #   6. the AWS credential providers over HTTP against a fake on 127.0.0.1
 #      (tests/interop/creds_loopback.sh, with TPQ_ROOT and TPQ_TMP; needs node, not node_modules)
 # A step whose prerequisite is missing (node_modules, the binary, its `convert`, the corpus,
@@ -178,6 +180,16 @@ elif [ ! -f "$ROOT/build/libtrailpq.a" ]; then
 elif run_step "build tests/interop/s3_tool.c" build_s3_tool; then
 	run_step "S3 client, source and store vs s3rver behind SigV4-verifying and fault proxies" \
 		env S3_TOOL="$scratch/s3_tool" node --test tests/interop/s3_client.mjs
+fi
+if ! have_s3_modules || [ $node_ok = 0 ]; then
+	: # reported above
+elif ! have_convert; then
+	missing "trailpq convert for the S3 lake tests"
+elif [ ! -f "$CORPUS/MANIFEST.tsv" ]; then
+	missing "corpus $CORPUS for the S3 lake tests"
+else
+	run_step "trailpq convert/status/compact end to end on S3 (s3_lake.mjs)" \
+		env TRAILPQ="$TRAILPQ" TPQ_CORPUS="$CORPUS" node --test tests/interop/s3_lake.mjs
 fi
 
 # 6. The AWS credential providers against a loopback fake of STS, ECS and IMDSv2.

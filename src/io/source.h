@@ -43,6 +43,11 @@ struct tpq_source {
 	 * (TPQ_ELIMIT past it). Thread-safe. */
 	enum tpq_status (*read)(struct tpq_source *s, const char *key, size_t pad, size_t max,
 				struct tpq_buf *out, struct tpq_error *err);
+	/* Optional (NULL when the source has no use for it): the keys that will be read
+	 * next, in the order the readers take them (ascending byte order), so that a
+	 * source reading ahead fetches exactly those and no other listed object. Keys are
+	 * borrowed for the call. A hint: a source that lacks memory ignores it. */
+	void (*plan)(struct tpq_source *s, const char *const *keys, size_t n);
 	void (*free)(struct tpq_source *s);
 };
 

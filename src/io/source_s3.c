@@ -11,6 +11,7 @@
  * objects of at most prefetch_max_bytes each. A prefetch that failed is not
  * reported: the reader fetches the object itself and gets the real error. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,13 +39,16 @@ struct s3_source {
 
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
-	char **order;           /* full keys of the last listing, ascending */
+	char **order;           /* full keys of the listings, ascending */
+	unsigned char *taken;   /* per key of order: read already (never fetched ahead again) */
 	size_t norder, cap_order;
 	struct slot slots[MAX_PREFETCH];
 	pthread_t threads[MAX_PREFETCH];
 	unsigned nthreads;
-	unsigned gen;           /* bumped by each listing: older slots are stale */
+	unsigned gen;           /* bumped when indices change: older slots are stale */
 	int stop;
+	void (*on_free)(void *ctx);
+	void *on_free_ctx;
 };
 
 static char *join(const char *a, const char *b)
@@ -98,6 +102,79 @@ static void free_order(char **keys, size_t n)
 	free(keys);
 }
 
+/* Adds a listing's keys (ascending, owned: moved in) to the remembered order
+ * (under mu). A conversion lists day folder after day folder in ascending key
+ * order, then reads the chosen objects in key order, so the order has to span
+ * all its listings. The keys usually all come after the remembered ones and
+ * are appended, which keeps every index, and so every slot, valid; otherwise
+ * the two are merged (duplicates dropped) and the slots, which index the old
+ * order, are dropped. Without memory the new keys are forgotten: read-ahead is
+ * only a hint. */
+static void add_order(struct s3_source *s, char **keys, size_t n)
+{
+	if (n == 0) {
+		free(keys);
+		return;
+	}
+	if (s->norder == 0 || strcmp(s->order[s->norder - 1], keys[0]) < 0) {
+		if (s->norder + n > s->cap_order) {
+			size_t cap = s->cap_order ? s->cap_order : 1024;
+			while (cap < s->norder + n)
+				cap *= 2;
+			char **grown = realloc(s->order, cap * sizeof(*grown));
+			if (grown)
+				s->order = grown;
+			unsigned char *gt = grown ? realloc(s->taken, cap) : NULL;
+			if (gt)
+				s->taken = gt;
+			if (!grown || !gt) {
+				free_order(keys, n);
+				return;
+			}
+			s->cap_order = cap;
+		}
+		memcpy(s->order + s->norder, keys, n * sizeof(*keys));
+		memset(s->taken + s->norder, 0, n);
+		s->norder += n;
+		free(keys);
+		return;
+	}
+	size_t total = s->norder + n;
+	char **m = malloc(total * sizeof(*m));
+	unsigned char *mt = malloc(total);
+	if (!m || !mt) {
+		free(m);
+		free(mt);
+		free_order(keys, n);
+		return;
+	}
+	size_t i = 0, j = 0, k = 0;
+	while (i < s->norder || j < n) {
+		int c = i == s->norder ? 1 : j == n ? -1 : strcmp(s->order[i], keys[j]);
+		if (c <= 0) {
+			mt[k] = s->taken[i];
+			m[k++] = s->order[i++];
+		} else {
+			mt[k] = 0;
+			m[k++] = keys[j++];
+		}
+		if (c == 0)
+			free(keys[j++]);
+	}
+	free(s->order);
+	free(s->taken);
+	free(keys);
+	s->order = m;
+	s->taken = mt;
+	s->norder = k;
+	s->cap_order = total;
+	s->gen++;
+	for (unsigned q = 0; q < s->prefetch; q++)
+		if (s->slots[q].state == SLOT_QUEUED || s->slots[q].state == SLOT_READY ||
+		    s->slots[q].state == SLOT_FAILED)
+			s->slots[q].state = SLOT_EMPTY;
+}
+
 static enum tpq_status src_list(struct tpq_source *base, const char *prefix, unsigned flags,
 				const char *start_after, tpq_list_fn fn, void *ctx,
 				struct tpq_error *err)
@@ -110,20 +187,64 @@ static enum tpq_status src_list(struct tpq_source *base, const char *prefix, uns
 	enum tpq_status st = tpq__s3_list(s->s3, s->bucket, s->root, prefix, flags, start_after,
 					  remember, &c, err);
 	pthread_mutex_lock(&s->mu);
+	add_order(s, c.keys, c.n);
+	pthread_mutex_unlock(&s->mu);
+	return st;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The readers' own list replaces the listing order: read-ahead then fetches
+ * only objects that will be read. */
+static void src_plan(struct tpq_source *base, const char *const *keys, size_t n)
+{
+	struct s3_source *s = (struct s3_source *)base;
+	if (!s->prefetch)
+		return;
+	char **o = malloc((n ? n : 1) * sizeof(*o));
+	unsigned char *t = calloc(n ? n : 1, 1);
+	size_t k = 0;
+	bool sorted = true;
+	for (; o && t && k < n; k++) {
+		if (!(o[k] = join(s->root, keys[k])))
+			break;
+		if (k && strcmp(o[k - 1], o[k]) >= 0)
+			sorted = false;
+	}
+	if (!o || !t || k < n) {
+		if (o)
+			free_order(o, k);
+		free(t);
+		return;
+	}
+	if (!sorted) {
+		qsort(o, n, sizeof(*o), key_cmp);
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (w && !strcmp(o[w - 1], o[i]))
+				free(o[i]);
+			else
+				o[w++] = o[i];
+		}
+		n = w;
+	}
+	pthread_mutex_lock(&s->mu);
 	char **old = s->order;
 	size_t nold = s->norder;
-	s->order = c.keys;
-	s->norder = c.n;
+	free(s->taken);
+	s->order = o;
+	s->taken = t;
+	s->norder = s->cap_order = n;
 	s->gen++;
-	/* Slots index the old order: let queued ones go; fetched data stays
-	 * only as long as its slot is not recycled, so simply drop it all. */
-	for (unsigned i = 0; i < s->prefetch; i++)
-		if (s->slots[i].state == SLOT_QUEUED || s->slots[i].state == SLOT_READY ||
-		    s->slots[i].state == SLOT_FAILED)
-			s->slots[i].state = SLOT_EMPTY;
+	for (unsigned q = 0; q < s->prefetch; q++)
+		if (s->slots[q].state == SLOT_QUEUED || s->slots[q].state == SLOT_READY ||
+		    s->slots[q].state == SLOT_FAILED)
+			s->slots[q].state = SLOT_EMPTY;
 	pthread_mutex_unlock(&s->mu);
 	free_order(old, nold);
-	return st;
 }
 
 /* ---- read-ahead ---- */
@@ -183,24 +304,35 @@ static struct slot *slot_of(struct s3_source *s, size_t index)
 	return NULL;
 }
 
-/* Queues listed objects index+1 .. index+prefetch into free slots (under mu). */
+/* Queues listed objects index+1 .. index+prefetch into free slots (under mu).
+ * Objects fetched ahead stay until their slot is needed: with several readers,
+ * one may still be about to read an object behind another's window; when no
+ * slot is empty, the one lowest behind the window (or else beyond it) is
+ * recycled, unless a reader waits for it (its key is taken). */
 static void schedule(struct s3_source *s, size_t index)
 {
 	for (unsigned i = 0; i < s->prefetch; i++) {
 		struct slot *sl = &s->slots[i];
-		int outside = sl->gen != s->gen || sl->index <= index ||
-			      sl->index > index + s->prefetch;
-		if (outside && (sl->state == SLOT_QUEUED || sl->state == SLOT_READY ||
-				sl->state == SLOT_FAILED))
+		if (sl->gen != s->gen && (sl->state == SLOT_QUEUED || sl->state == SLOT_READY ||
+					  sl->state == SLOT_FAILED))
 			sl->state = SLOT_EMPTY;
 	}
 	for (size_t j = index + 1; j <= index + s->prefetch && j < s->norder; j++) {
-		if (slot_of(s, j))
+		if (s->taken[j] || slot_of(s, j))
 			continue;
-		struct slot *free_slot = NULL;
-		for (unsigned i = 0; i < s->prefetch && !free_slot; i++)
-			if (s->slots[i].state == SLOT_EMPTY)
-				free_slot = &s->slots[i];
+		struct slot *free_slot = NULL, *victim = NULL;
+		for (unsigned i = 0; i < s->prefetch && !free_slot; i++) {
+			struct slot *sl = &s->slots[i];
+			if (sl->state == SLOT_EMPTY) {
+				free_slot = sl;
+			} else if (sl->state != SLOT_FETCHING && !s->taken[sl->index] &&
+				   (sl->index <= index || sl->index > index + s->prefetch) &&
+				   (!victim || (sl->index <= index && (victim->index > index ||
+								       sl->index < victim->index))))
+				victim = sl;
+		}
+		if (!free_slot)
+			free_slot = victim;
 		if (!free_slot)
 			break;
 		free_slot->state = SLOT_QUEUED;
@@ -228,6 +360,9 @@ static int take_prefetched(struct s3_source *s, const char *full, struct tpq_buf
 	int got = 0;
 	if (!find_index(s, full, &index))
 		return 0;
+	/* read now, here or from a slot: a later schedule() must not fetch it again (another
+	 * reader's window may still cover it) */
+	s->taken[index] = 1;
 	if (!s->nthreads)
 		start_threads(s);
 	struct slot *sl = slot_of(s, index);
@@ -298,10 +433,13 @@ static void src_free(struct tpq_source *base)
 	for (unsigned i = 0; i < MAX_PREFETCH; i++)
 		tpq_buf_release(&s->slots[i].data);
 	free_order(s->order, s->norder);
+	free(s->taken);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->done);
 	tpq_s3_free(s->s3);
+	if (s->on_free)
+		s->on_free(s->on_free_ctx);
 	free(s);
 }
 
@@ -310,9 +448,13 @@ struct tpq_source *tpq_source_s3_new(const char *url, const struct tpq_store_s3_
 {
 	struct s3_source *s = calloc(1, sizeof(*s));
 	if (!s) {
+		if (o->on_free)
+			o->on_free(o->on_free_ctx);
 		tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		return NULL;
 	}
+	s->on_free = o->on_free;
+	s->on_free_ctx = o->on_free_ctx;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
@@ -327,6 +469,7 @@ struct tpq_source *tpq_source_s3_new(const char *url, const struct tpq_store_s3_
 		goto fail;
 	s->base.list = src_list;
 	s->base.read = src_read;
+	s->base.plan = src_plan;
 	s->base.free = src_free;
 	return &s->base;
 fail:

@@ -68,6 +68,8 @@ out:
 struct s3_store {
 	struct tpq_store base;
 	struct tpq_s3 *s3;
+	void (*on_free)(void *ctx);
+	void *on_free_ctx;
 	char bucket[64];
 	char root[1024];
 	char name[1200];
@@ -265,6 +267,8 @@ static void s3_free(struct tpq_store *s)
 	if (!st)
 		return;
 	tpq_s3_free(st->s3);
+	if (st->on_free)
+		st->on_free(st->on_free_ctx);
 	free(st);
 }
 
@@ -273,9 +277,13 @@ struct tpq_store *tpq_store_s3_new(const char *url, const struct tpq_store_s3_op
 {
 	struct s3_store *st = calloc(1, sizeof(*st));
 	if (!st) {
+		if (o->on_free)
+			o->on_free(o->on_free_ctx);
 		tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		return NULL;
 	}
+	st->on_free = o->on_free;
+	st->on_free_ctx = o->on_free_ctx;
 	if (tpq_s3_parse_url(url, st->bucket, sizeof(st->bucket), st->root, sizeof(st->root), err))
 		goto fail;
 	snprintf(st->name, sizeof(st->name), "s3://%s/%s", st->bucket, st->root);

@@ -18,9 +18,10 @@
  * close(); free() without close() aborts it, so nothing half-written remains.
  * get of an absent key is TPQ_ENOTFOUND, del of an absent key TPQ_OK.
  *
- * Source read-ahead: with `prefetch` = N > 0, the source remembers the order
- * of its last listing, and each read(key) also starts fetching the next N
- * listed objects on N background threads (bounded: at most N objects,
+ * Source read-ahead: with `prefetch` = N > 0, the source keeps an order of
+ * keys: the plan (source.h) when the reader gave one, else the keys of all its
+ * listings in key order. Each read(key) also starts fetching the next N
+ * objects of that order not read yet, on N background threads (bounded: at most N objects,
  * each at most prefetch_max_bytes, are held; an object read out of order, or
  * too large, is simply fetched on demand). A conversion that lists and then
  * reads in listing order thus overlaps N downloads with its own work. N = 0
@@ -36,6 +37,12 @@ struct tpq_store_s3_options {
 	struct tpq_s3_options s3;     /* the client's options (region, endpoint, credentials) */
 	unsigned prefetch;            /* source only: objects read ahead, 0 = none (max 32) */
 	size_t prefetch_max_bytes;    /* source only: per prefetched object, default 64 MiB */
+	/* Called exactly once when the source or store is freed, after its
+	 * client (so after the last use of s3.creds_ctx), or before a failing
+	 * _new returns: lets the opener release what creds_ctx points to
+	 * (io/open.c shares one credentials object this way). NULL: nothing. */
+	void (*on_free)(void *ctx);
+	void *on_free_ctx;
 };
 
 void tpq_store_s3_options_init(struct tpq_store_s3_options *o);

@@ -8,6 +8,7 @@
 
 #include "cloudtrail/shred.h"
 #include "codec/codec.h"
+#include "io/open.h"
 #include "io/store.h"
 #include "lake/rewrite.h"
 #include "lake/state.h"
@@ -19,6 +20,7 @@ void tpq_compact_options_init(struct tpq_compact_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->codec = TPQ_CODEC_ZSTD;
+	tpq_io_options_init(&o->io);
 }
 
 struct parts {
@@ -89,7 +91,7 @@ enum tpq_status tpq_compact(const char *dst, const struct tpq_compact_options *o
 			    struct tpq_compact_stats *stats, struct tpq_error *err)
 {
 	memset(stats, 0, sizeof(*stats));
-	struct tpq_store *st = tpq_store_local_new(dst, err);
+	struct tpq_store *st = tpq_store_open(dst, &opt->io, err);
 	if (!st)
 		return err && err->status ? err->status : TPQ_EIO;
 	struct tpq_state_options so;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/open.h"
 #include "trailpq/trailpq.h"
 
 struct tpq_compact_options {
@@ -23,6 +24,7 @@ struct tpq_compact_options {
 	const char *host;
 	int pid;
 	const char *run_id;
+	struct tpq_io_options io;      /* DST: a directory or s3:// URL (io/open.h) */
 };
 
 void tpq_compact_options_init(struct tpq_compact_options *o);

@@ -30,6 +30,7 @@
 #include "cloudtrail/records.h"
 #include "cloudtrail/shred.h"
 #include "codec/codec.h"
+#include "io/open.h"
 #include "io/sink.h"
 #include "io/source.h"
 #include "io/store.h"
@@ -52,6 +53,7 @@ void tpq_convert_options_init(struct tpq_convert_options *o)
 	memset(o, 0, sizeof(*o));
 	o->codec = TPQ_CODEC_ZSTD;
 	o->lookback_days = 3;
+	tpq_io_options_init(&o->io);
 }
 
 struct rec {
@@ -467,7 +469,9 @@ static void read_one(struct worker *w, size_t i)
 	struct tpq_error e;
 	tpq_error_clear(&e);
 	enum tpq_status st = read_file(w, f, &e);
-	if (st == TPQ_ENOMEM) {
+	/* an object that could not be read (network, S3 error, I/O) is not bad
+	 * input: rejecting it would record it as such and never read it again */
+	if (st == TPQ_ENOMEM || st == TPQ_EIO || st == TPQ_ENOTFOUND) {
 		set_fatal(r, st, &e);
 	} else if (st) {
 		/* what it held so far goes now: nothing of it is written */
@@ -1285,6 +1289,20 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* Tells the source what the read stage will read, in its order (source.h: plan). */
+static void plan_reads(struct run *r)
+{
+	if (!r->src->plan || r->n_files == 0)
+		return;
+	const char **keys = malloc(r->n_files * sizeof(*keys));
+	if (!keys)
+		return; /* read-ahead is only a hint */
+	for (size_t i = 0; i < r->n_files; i++)
+		keys[i] = r->files[i].key;
+	r->src->plan(r->src, keys, r->n_files);
+	free(keys);
+}
+
 enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_convert_options *opt,
 			    struct tpq_convert_stats *stats, struct tpq_error *err)
 {
@@ -1312,16 +1330,9 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	struct worker *ws = calloc((size_t)n, sizeof(*ws));
 	if (!ws)
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-	r.src = tpq_source_local_new(src, err);
-	if (!r.src) {
-		st = err && err->status ? err->status : TPQ_EIO;
+	st = tpq_io_open(src, dst, &opt->io, &r.src, &r.store, err);
+	if (st)
 		goto free_workers;
-	}
-	r.store = tpq_store_local_new(dst, err);
-	if (!r.store) {
-		st = err && err->status ? err->status : TPQ_EIO;
-		goto free_source;
-	}
 	struct tpq_state_options so;
 	tpq_state_options_init(&so);
 	if (opt->lease_ms)
@@ -1343,6 +1354,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	st = select_new(&r, err);
 	if (st)
 		goto free_files;
+	plan_reads(&r);
 	if (r.n_files == 0) {
 		stats->rejected_outstanding = tpq_state_rejected_count(r.state);
 		goto free_files; /* nothing new: no commit */
@@ -1419,7 +1431,6 @@ free_files:
 	tpq_state_close(r.state);
 free_store:
 	r.store->free(r.store);
-free_source:
 	r.src->free(r.src);
 free_workers:
 	free(ws);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "cloudtrail/keys.h"
+#include "io/open.h"
 #include "trailpq/trailpq.h"
 
 struct tpq_convert_stats {
@@ -56,6 +57,9 @@ struct tpq_convert_options {
 	int level;                   /* 0: codec default */
 	int since, until;            /* YYYYMMDD delivery dates, 0 = open */
 	const char *quarantine_dir;  /* copy rejected files there (NULL: no) */
+	/* SRC and DST are local directories or s3:// URLs (io/open.h: region,
+	 * endpoint, addressing, profile, environment, read-ahead) */
+	struct tpq_io_options io;
 	size_t row_group_bytes;      /* 0: writer default */
 	size_t batch_bytes;          /* memory for one batch of read files (their JSON and
 					records); a batch is written while the next is

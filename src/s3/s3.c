@@ -40,8 +40,10 @@ struct tpq_s3 {
 	int hash_payload;
 	tpq_s3_creds_fn get_creds;
 	void *creds_ctx;
+	void (*creds_expired)(void *ctx, const char *access_key_id);
 	size_t part_size;
 	struct tpq_http_options http;
+	char *ca_file;    /* our copy: handles are made later, on demand */
 	struct tpq_http_share *share;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -283,6 +285,7 @@ static int code_retryable(const char *code)
 		"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
 		"RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
 		"RequestLimitExceeded", "TooManyRequestsException", "ExpiredToken",
+		"TokenRefreshRequired",
 		"ConditionalRequestConflict", "OperationAborted", "BandwidthLimitExceeded",
 	};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -345,6 +348,7 @@ struct tpq_s3 *tpq_s3_new(const struct tpq_s3_options *o, struct tpq_error *err)
 	s->path_style = o->path_style;
 	s->hash_payload = o->sign_payload < 0 ? strcmp(s->scheme, "http") == 0 : o->sign_payload;
 	s->get_creds = o->get_creds;
+	s->creds_expired = o->creds_expired;
 	s->creds_ctx = o->creds_ctx;
 	s->part_size = o->part_size ? o->part_size : TPQ_S3_DEFAULT_PART;
 	s->http = o->http;
@@ -361,7 +365,12 @@ struct tpq_s3 *tpq_s3_new(const struct tpq_s3_options *o, struct tpq_error *err)
 	if (!s->share)
 		goto fail;
 	s->http.share = s->share;
-	/* The CA file string is the caller's: each handle copies it. */
+	/* Handles are made on demand, long after this call: keep our own copy of
+	 * the CA file name (each handle copies it again). */
+	if (s->http.ca_file && !(s->http.ca_file = s->ca_file = strdup(s->http.ca_file))) {
+		tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		goto fail;
+	}
 	return s;
 fail:
 	tpq_s3_free(s);
@@ -380,6 +389,7 @@ void tpq_s3_free(struct tpq_s3 *s)
 	free(s->region);
 	free(s->scheme);
 	free(s->host);
+	free(s->ca_file);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s);
@@ -451,6 +461,7 @@ struct req {
 	char payload_hash[65];
 	const char *path;       /* unencoded, for signing */
 	char what[600];
+	char access_key_id[128]; /* the last attempt's (not a secret), for creds_expired */
 };
 
 static void add_query(struct req *r, const char *name, const char *value)
@@ -478,6 +489,7 @@ static enum tpq_status prepare(void *ctx, unsigned attempt, struct tpq_http_head
 		tpq_error_set(err, st, "%s: no credentials", r->what);
 		goto out;
 	}
+	memcpy(r->access_key_id, c->access_key_id, sizeof(r->access_key_id));
 	struct tpq_sigv4_request sr = {
 		.method = r->method, .host = r->host, .path = r->path,
 		.query = r->query, .nquery = r->nquery,
@@ -514,6 +526,9 @@ static int retryable(void *ctx, const struct tpq_http_response *resp)
 	if (resp->status >= 400 || (resp->status == 200 && r->error_in_200)) {
 		struct s3_error e;
 		parse_error(&resp->body, &e);
+		if (r->s->creds_expired && r->access_key_id[0] &&
+		    (!strcmp(e.code, "ExpiredToken") || !strcmp(e.code, "TokenRefreshRequired")))
+			r->s->creds_expired(r->s->creds_ctx, r->access_key_id);
 		return e.code[0] && code_retryable(e.code);
 	}
 	return 0;

@@ -78,6 +78,12 @@ struct tpq_s3_options {
 	int path_style;            /* 0 (default): virtual-hosted buckets */
 	tpq_s3_creds_fn get_creds; /* required */
 	void *creds_ctx;
+	/* S3 refused a request's credentials as expired (ExpiredToken,
+	 * TokenRefreshRequired): called with creds_ctx and the access key id the
+	 * request was signed with, before the retry, so that the provider fetches
+	 * new ones (s3/creds.h: tpq_creds_invalidate). NULL: nothing. Must be
+	 * thread-safe. */
+	void (*creds_expired)(void *ctx, const char *access_key_id);
 	/* The payload hash sent and signed: -1 (default) hashes bodies over
 	 * http:// and sends UNSIGNED-PAYLOAD over https:// (TLS protects the
 	 * body, and Content-MD5 is sent with every PutObject and UploadPart
@@ -85,7 +91,7 @@ struct tpq_s3_options {
 	int sign_payload;
 	size_t part_size;          /* multipart part size, default 8 MiB, >= 5 MiB */
 	unsigned max_handles;      /* HTTP handles in the pool, default 16 */
-	struct tpq_http_options http;  /* timeouts, retries, TLS (share is ignored) */
+	struct tpq_http_options http;  /* timeouts, retries, TLS (share is ignored; ca_file copied) */
 };
 
 void tpq_s3_options_init(struct tpq_s3_options *o);

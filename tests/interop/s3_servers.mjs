@@ -14,6 +14,9 @@
 //   gives 412 when the ETag differs (404 when the key is absent); conditional writes through
 //   it are serialised, so test-and-write is atomic as on S3. s3rver lacks
 //   AbortMultipartUpload too: the front removes the upload's parts from s3rver's directory.
+//   And s3rver's ListObjectsV2 with a delimiter misses every common prefix more than one
+//   level deep (its directory walk prunes them before seeing an object), so the front answers
+//   delimited listings itself from s3rver's full listing under the prefix.
 // - The fault proxy applies rules to chosen requests: drop the connection, drop it after the
 //   request was carried out upstream, delay, answer a status with an S3 error document,
 //   answer a given body, or cut the response body short.
@@ -172,6 +175,62 @@ export async function checkSignature(req, body, secrets = SECRETS) {
   return null;
 }
 
+const xmlEsc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const xmlUnesc = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"')
+  .replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+
+// A delimited ListObjectsV2 answered from s3rver's undelimited listing (see the top). Our
+// continuation token is the last key or common prefix a page returned.
+async function delimitedList(upstreamPort, req, url) {
+  const q = url.searchParams;
+  const bucket = url.pathname.split('/')[1];
+  const prefix = q.get('prefix') ?? '', delim = q.get('delimiter');
+  const encode = q.get('encoding-type') === 'url';
+  const enc = (s) => (encode ? encodeURIComponent(s) : s);
+  const maxKeys = Math.min(Number(q.get('max-keys') ?? 1000) || 1000, 1000);
+  const after = q.get('continuation-token') ?? q.get('start-after') ?? '';
+  const headers = { ...req.headers };
+  const all = []; // [key, <Contents> element]
+  let token = null;
+  for (;;) {
+    let p = `/${bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`;
+    if (token) p += `&continuation-token=${encodeURIComponent(token)}`;
+    const up = await upstream(upstreamPort, 'GET', p, headers, null, true);
+    if (up.status !== 200) return up;
+    const text = up.body.toString();
+    for (const m of text.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const key = xmlUnesc(/<Key>([^<]*)<\/Key>/.exec(m[1])[1]);
+      all.push([key, m[1].replace(/<Key>[^<]*<\/Key>/, `<Key>${xmlEsc(enc(key))}</Key>`)]);
+    }
+    const t = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(text);
+    if (!/<IsTruncated>true<\/IsTruncated>/.test(text) || !t) break;
+    token = xmlUnesc(t[1]);
+  }
+  all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out = [];
+  let truncated = false;
+  for (const [key, xml] of all) {
+    if (key <= after || (after.endsWith(delim) && key.startsWith(after))) continue;
+    const i = key.indexOf(delim, prefix.length);
+    const entry = i >= 0 ? [key.slice(0, i + delim.length), null] : [key, xml];
+    if (out.length && out.at(-1)[0] === entry[0]) continue;
+    if (out.length === maxKeys) {
+      truncated = true;
+      break;
+    }
+    out.push(entry);
+  }
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Name>${xmlEsc(bucket)}</Name><Prefix>${xmlEsc(enc(prefix))}</Prefix><Delimiter>${xmlEsc(enc(delim))}</Delimiter>` +
+    `<MaxKeys>${maxKeys}</MaxKeys>${encode ? '<EncodingType>url</EncodingType>' : ''}<KeyCount>${out.length}</KeyCount>` +
+    `<IsTruncated>${truncated}</IsTruncated>` +
+    (truncated ? `<NextContinuationToken>${xmlEsc(out.at(-1)[0])}</NextContinuationToken>` : '') +
+    out.filter((e) => e[1]).map((e) => `<Contents>${e[1]}</Contents>`).join('') +
+    out.filter((e) => !e[1]).map((e) => `<CommonPrefixes><Prefix>${xmlEsc(enc(e[0]))}</Prefix></CommonPrefixes>`).join('') +
+    '</ListBucketResult>';
+  return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(body) };
+}
+
 /** The verifying front before s3rver. Resolves { port, stats, close }. */
 export async function startVerifyingFront(upstreamPort, dataDir) {
   const stats = { verified: 0, rejected: 0, reasons: [], conditional412: 0, aborted: 0, requests: [] };
@@ -224,6 +283,8 @@ export async function startVerifyingFront(upstreamPort, dataDir) {
         lock = run.catch(() => {});
         return await run;
       }
+      if (req.method === 'GET' && /^\/[^/]+\/?$/.test(url.pathname) && url.searchParams.get('delimiter'))
+        return relay(res, await delimitedList(upstreamPort, req, url), req.method);
       relay(res, await upstream(upstreamPort, req.method, req.url, req.headers, body, true), req.method);
     } catch (e) {
       res.destroy(e);
