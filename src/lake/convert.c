@@ -135,6 +135,7 @@ struct run {
 	struct tpq_store *store;
 	struct tpq_state *state;
 	struct tpq_src_dir **sdirs;  /* loaded source directory states */
+	size_t sdir_cur;             /* select_new's position in them */
 	size_t n_sdirs, cap_sdirs;
 	const struct tpq_convert_options *opt;
 	struct tpq_source *src;
@@ -168,6 +169,9 @@ struct run {
 	struct tpq_ct_table *table;
 	char run_id[96];
 	pthread_mutex_t lock;   /* stats merge, reject callback, first fatal error */
+	pthread_mutex_t list_mu; /* listing: the file list and its counters */
+	char **roots;           /* trail roots found by the walk, listed in parallel */
+	size_t n_roots, cap_roots;
 	struct tpq_convert_stats *st;
 	atomic_bool stop;
 	atomic_int stage;        /* 0 read, 1 write, 2 done: for the progress monitor */
@@ -664,9 +668,20 @@ out:
 
 /* ---- listing ---- */
 
+static int list_cb_locked(struct run *r, const struct tpq_object *o);
+
+/* Listings run on several threads: the file list is shared. */
 static int list_cb(void *ctx, const struct tpq_object *o)
 {
 	struct run *r = ctx;
+	pthread_mutex_lock(&r->list_mu);
+	int rc = list_cb_locked(r, o);
+	pthread_mutex_unlock(&r->list_mu);
+	return rc;
+}
+
+static int list_cb_locked(struct run *r, const struct tpq_object *o)
+{
 	struct tpq_key_info info;
 	tpq_key_classify(o->key, &info);
 	r->st->objects++;
@@ -837,7 +852,9 @@ static enum tpq_status walk_root(struct run *r, const char *root, struct tpq_err
 				int ymd = ym * 100 + atoi(c);
 				if (!all_digits(c, n, 2) || (lo && ymd < lo) || (hi && ymd > hi))
 					continue;
+				pthread_mutex_lock(&r->list_mu);
 				r->st->dirs_listed++;
+				pthread_mutex_unlock(&r->list_mu);
 				st = r->src->list(r->src, days.dirs[k], 0, NULL, list_cb, r, err);
 			}
 			dirlist_release(&days);
@@ -858,12 +875,100 @@ static enum tpq_status walk(struct run *r, const char *prefix, int depth, struct
 		if ((n == 17 && !memcmp(c, "CloudTrail-Digest", 17)) || (n == 6 && !memcmp(c, "Config", 6)) ||
 		    (n == strlen(TPQ_STATE_DIR) && !memcmp(c, TPQ_STATE_DIR, n)))
 			continue;
-		if (trail_root(d.dirs[i]))
-			st = walk_root(r, d.dirs[i], err);
-		else if (depth < 16)
+		if (trail_root(d.dirs[i])) {
+			if (tpq_grow(&r->roots, r->n_roots, &r->cap_roots, sizeof(*r->roots), 64))
+				st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+			else
+				r->roots[r->n_roots++] = d.dirs[i]; /* taken: see below */
+			d.dirs[i] = NULL;
+		} else if (depth < 16)
 			st = walk(r, d.dirs[i], depth + 1, err);
 	}
 	dirlist_release(&d);
+	return st;
+}
+
+/* Runs fn(ctx, i) for i in [0, n) on up to `threads` threads; the first
+ * error stops the others and is returned. Listing and state loads are one
+ * request each, so on S3 their latency, not their work, is what costs: they
+ * run many at a time. */
+struct par {
+	atomic_size_t next;
+	size_t n;
+	enum tpq_status (*fn)(void *ctx, size_t i, struct tpq_error *err);
+	void *ctx;
+	pthread_mutex_t mu;
+	enum tpq_status st;
+	struct tpq_error err;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		bool stop = p->st != TPQ_OK;
+		pthread_mutex_unlock(&p->mu);
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (stop || i >= p->n)
+			break;
+		struct tpq_error e;
+		tpq_error_clear(&e);
+		enum tpq_status st = p->fn(p->ctx, i, &e);
+		if (st) {
+			pthread_mutex_lock(&p->mu);
+			if (!p->st) {
+				p->st = st;
+				p->err = e;
+			}
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+	return NULL;
+}
+
+#define PAR_THREADS 16
+
+static enum tpq_status parallel_for(size_t n, enum tpq_status (*fn)(void *, size_t, struct tpq_error *),
+				    void *ctx, struct tpq_error *err)
+{
+	struct par p = {.n = n, .fn = fn, .ctx = ctx};
+	atomic_init(&p.next, 0);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_t th[PAR_THREADS];
+	int started = 0;
+	for (size_t i = 1; i < n && i < PAR_THREADS; i++) {
+		if (pthread_create(&th[started], NULL, par_main, &p) != 0)
+			break;
+		started++;
+	}
+	par_main(&p);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	if (p.st && err)
+		*err = p.err;
+	return p.st;
+}
+
+static enum tpq_status walk_root_job(void *ctx, size_t i, struct tpq_error *err)
+{
+	struct run *r = ctx;
+	return walk_root(r, r->roots[i], err);
+}
+
+/* The whole walk: the folders above the trail roots one level at a time,
+ * then every trail root's day folders, many roots at a time. */
+static enum tpq_status walk_all(struct run *r, struct tpq_error *err)
+{
+	enum tpq_status st = walk(r, "", 0, err);
+	if (st == TPQ_OK)
+		st = parallel_for(r->n_roots, walk_root_job, r, err);
+	for (size_t i = 0; i < r->n_roots; i++)
+		free(r->roots[i]);
+	free(r->roots);
+	r->roots = NULL;
+	r->n_roots = r->cap_roots = 0;
 	return st;
 }
 
@@ -874,10 +979,12 @@ static enum tpq_status sdir_for(struct run *r, const char *key, struct tpq_src_d
 {
 	const char *slash = strrchr(key, '/');
 	size_t n = slash ? (size_t)(slash - key) : 0;
-	if (r->n_sdirs) {
-		struct tpq_src_dir *last = r->sdirs[r->n_sdirs - 1];
-		if (strlen(last->dir) == n && !memcmp(last->dir, key, n)) {
-			*out = last;
+	/* load_sdirs loaded them in the files' order: the current one or the next */
+	for (size_t i = r->sdir_cur; i < r->n_sdirs && i <= r->sdir_cur + 1; i++) {
+		const char *d = r->sdirs[i]->dir;
+		if (n ? strlen(d) == n && !memcmp(d, key, n) : !strcmp(d, ".")) {
+			r->sdir_cur = i;
+			*out = r->sdirs[i];
 			return TPQ_OK;
 		}
 	}
@@ -898,8 +1005,49 @@ static const char *base_name(const char *key)
 }
 
 /* Keeps in r->files only what this run must read. */
+static enum tpq_status load_sdir_job(void *ctx, size_t i, struct tpq_error *err)
+{
+	struct run *r = ctx;
+	const char *dir = r->sdirs[i]->dir;
+	struct tpq_src_dir *d = NULL;
+	enum tpq_status st = tpq_src_dir_load(r->state, dir, &d, err);
+	if (st == TPQ_OK) {
+		free(r->sdirs[i]->dir);
+		free(r->sdirs[i]);
+		r->sdirs[i] = d;
+	}
+	return st;
+}
+
+/* Loads the state of every source folder the listed files are in (files are
+ * sorted, so a folder's files are together), many at a time. */
+static enum tpq_status load_sdirs(struct run *r, struct tpq_error *err)
+{
+	for (size_t i = 0; i < r->n_files; i++) {
+		const char *key = r->files[i].key, *slash = strrchr(key, '/');
+		size_t n = slash ? (size_t)(slash - key) : 0;
+		if (r->n_sdirs) {
+			const char *last = r->sdirs[r->n_sdirs - 1]->dir;
+			if (n ? strlen(last) == n && !memcmp(last, key, n) : !strcmp(last, "."))
+				continue;
+		}
+		/* a placeholder naming the folder, replaced by its loaded state */
+		struct tpq_src_dir *ph = calloc(1, sizeof(*ph));
+		if (!ph || tpq_grow(&r->sdirs, r->n_sdirs, &r->cap_sdirs, sizeof(*r->sdirs), 64) ||
+		    !(ph->dir = n ? strndup(key, n) : strdup("."))) {
+			free(ph);
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		}
+		r->sdirs[r->n_sdirs++] = ph;
+	}
+	return parallel_for(r->n_sdirs, load_sdir_job, r, err);
+}
+
 static enum tpq_status select_new(struct run *r, struct tpq_error *err)
 {
+	enum tpq_status lst = load_sdirs(r, err);
+	if (lst)
+		return lst;
 	size_t keep = 0;
 	for (size_t i = 0; i < r->n_files; i++) {
 		struct file *f = &r->files[i];
@@ -1319,6 +1467,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	r.opt = opt;
 	r.st = stats;
 	pthread_mutex_init(&r.lock, NULL);
+	pthread_mutex_init(&r.list_mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
 	tpq_state_make_run_id(r.run_id, sizeof(r.run_id));
 	enum tpq_status st = TPQ_OK;
@@ -1347,7 +1496,7 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	tpq_state_recovered(r.state, &stats->recovered_undone, &stats->recovered_finished);
 	st = opt->full_relist && !opt->since && !opt->until
 		     ? r.src->list(r.src, "", 0, NULL, list_cb, &r, err)
-		     : walk(&r, "", 0, err);
+		     : walk_all(&r, err);
 	if (st)
 		goto free_files;
 	qsort(r.files, r.n_files, sizeof(struct file), file_cmp);
@@ -1435,6 +1584,7 @@ free_store:
 free_workers:
 	free(ws);
 	pthread_mutex_destroy(&r.lock);
+	pthread_mutex_destroy(&r.list_mu);
 	pthread_cond_destroy(&r.cv);
 	stats->seconds = now_s() - t0;
 	return st;
