@@ -303,7 +303,8 @@ int tpq_cmd_convert(int argc, char **argv)
 			s.recovered_undone == 1 ? "" : "s", (unsigned long long)s.recovered_finished,
 			s.recovered_finished == 1 ? "" : "s");
 	if (!quiet && s.seq == 0 && s.files_converted == 0 && s.files_rejected == 0) {
-		fprintf(stderr, "trailpq: nothing new: %llu file%s already converted in %llu day "
+		/* unchanged files include rejected ones not read again: not "converted" */
+		fprintf(stderr, "trailpq: nothing new: %llu unchanged file%s in %llu day "
 			"folder%s listed; %llu rejected file%s outstanding\n",
 			(unsigned long long)s.files_unchanged, s.files_unchanged == 1 ? "" : "s",
 			(unsigned long long)s.dirs_listed, s.dirs_listed == 1 ? "" : "s",

@@ -364,7 +364,7 @@ test('incremental runs: nothing new writes nothing; new days only; late files an
 	assert.equal(quiet.stdout, '', 'nothing on stdout without --json');
 	const lines = quiet.stderr.split('\n').filter((l) => l);
 	assert.equal(lines.length, 1, `one line expected\n${show(quiet)}`);
-	assert.match(lines[0], /^trailpq: nothing new: 4 files already converted in 4 day folders listed; 0 rejected files outstanding$/);
+	assert.match(lines[0], /^trailpq: nothing new: 4 unchanged files in 4 day folders listed; 0 rejected files outstanding$/);
 	s = convertOk(src, lake, T);
 	assert.equal(s.run, 0, 'no run committed');
 	assert.equal(s.files_converted, 0);
