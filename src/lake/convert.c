@@ -135,7 +135,6 @@ struct run {
 	struct tpq_store *store;
 	struct tpq_state *state;
 	struct tpq_src_dir **sdirs;  /* loaded source directory states */
-	size_t sdir_cur;             /* select_new's position in them */
 	size_t n_sdirs, cap_sdirs;
 	const struct tpq_convert_options *opt;
 	struct tpq_source *src;
@@ -465,6 +464,21 @@ static void advance_batch(struct run *r)
 	}
 }
 
+/* Frees what a file holds for its batch (JSON, records, partitions); its
+ * metadata stays for the record. */
+static void drop_data(struct file *f)
+{
+	free(f->json);
+	free(f->recs);
+	free(f->pk);
+	f->json = NULL;
+	f->recs = NULL;
+	f->pk = NULL;
+	f->n_recs = f->n_pk = 0;
+	f->cap_pk = 0;
+	f->held = 0;
+}
+
 /* Reads file i (a rejected file holds nothing). Called without r->lock. */
 static void read_one(struct worker *w, size_t i)
 {
@@ -478,13 +492,7 @@ static void read_one(struct worker *w, size_t i)
 	if (st == TPQ_ENOMEM || st == TPQ_EIO || st == TPQ_ENOTFOUND) {
 		set_fatal(r, st, &e);
 	} else if (st) {
-		/* what it held so far goes now: nothing of it is written */
-		free(f->json);
-		free(f->recs);
-		f->json = NULL;
-		f->recs = NULL;
-		f->n_recs = 0;
-		f->held = 0;
+		drop_data(f); /* what it held so far goes now: nothing of it is written */
 		reject(w, f, &e);
 	}
 	atomic_fetch_add(&r->files_done, 1);
@@ -974,37 +982,12 @@ static enum tpq_status walk_all(struct run *r, struct tpq_error *err)
 
 /* ---- what is new: the listed files against the state ---- */
 
-static enum tpq_status sdir_for(struct run *r, const char *key, struct tpq_src_dir **out,
-				struct tpq_error *err)
-{
-	const char *slash = strrchr(key, '/');
-	size_t n = slash ? (size_t)(slash - key) : 0;
-	/* load_sdirs loaded them in the files' order: the current one or the next */
-	for (size_t i = r->sdir_cur; i < r->n_sdirs && i <= r->sdir_cur + 1; i++) {
-		const char *d = r->sdirs[i]->dir;
-		if (n ? strlen(d) == n && !memcmp(d, key, n) : !strcmp(d, ".")) {
-			r->sdir_cur = i;
-			*out = r->sdirs[i];
-			return TPQ_OK;
-		}
-	}
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%.*s", (int)n, key);
-	if (tpq_grow(&r->sdirs, r->n_sdirs, &r->cap_sdirs, sizeof(*r->sdirs), 64))
-		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-	enum tpq_status st = tpq_src_dir_load(r->state, n ? dir : ".", out, err);
-	if (st == TPQ_OK)
-		r->sdirs[r->n_sdirs++] = *out;
-	return st;
-}
-
 static const char *base_name(const char *key)
 {
 	const char *slash = strrchr(key, '/');
 	return slash ? slash + 1 : key;
 }
 
-/* Keeps in r->files only what this run must read. */
 static enum tpq_status load_sdir_job(void *ctx, size_t i, struct tpq_error *err)
 {
 	struct run *r = ctx;
@@ -1012,24 +995,29 @@ static enum tpq_status load_sdir_job(void *ctx, size_t i, struct tpq_error *err)
 	struct tpq_src_dir *d = NULL;
 	enum tpq_status st = tpq_src_dir_load(r->state, dir, &d, err);
 	if (st == TPQ_OK) {
+		/* into the placeholder itself: the files point at it */
 		free(r->sdirs[i]->dir);
-		free(r->sdirs[i]);
-		r->sdirs[i] = d;
+		*r->sdirs[i] = *d;
+		free(d);
 	}
 	return st;
 }
 
 /* Loads the state of every source folder the listed files are in (files are
- * sorted, so a folder's files are together), many at a time. */
+ * sorted, so a folder's files are together), many at a time; each file's
+ * sdir is its folder's. */
 static enum tpq_status load_sdirs(struct run *r, struct tpq_error *err)
 {
 	for (size_t i = 0; i < r->n_files; i++) {
 		const char *key = r->files[i].key, *slash = strrchr(key, '/');
 		size_t n = slash ? (size_t)(slash - key) : 0;
 		if (r->n_sdirs) {
-			const char *last = r->sdirs[r->n_sdirs - 1]->dir;
-			if (n ? strlen(last) == n && !memcmp(last, key, n) : !strcmp(last, "."))
+			struct tpq_src_dir *last = r->sdirs[r->n_sdirs - 1];
+			if (n ? strlen(last->dir) == n && !memcmp(last->dir, key, n)
+			      : !strcmp(last->dir, ".")) {
+				r->files[i].sdir = last;
 				continue;
+			}
 		}
 		/* a placeholder naming the folder, replaced by its loaded state */
 		struct tpq_src_dir *ph = calloc(1, sizeof(*ph));
@@ -1039,6 +1027,7 @@ static enum tpq_status load_sdirs(struct run *r, struct tpq_error *err)
 			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		}
 		r->sdirs[r->n_sdirs++] = ph;
+		r->files[i].sdir = ph;
 	}
 	return parallel_for(r->n_sdirs, load_sdir_job, r, err);
 }
@@ -1051,9 +1040,6 @@ static enum tpq_status select_new(struct run *r, struct tpq_error *err)
 	size_t keep = 0;
 	for (size_t i = 0; i < r->n_files; i++) {
 		struct file *f = &r->files[i];
-		enum tpq_status st = sdir_for(r, f->key, &f->sdir, err);
-		if (st)
-			return st;
 		struct tpq_src_entry *e = tpq_src_dir_find(f->sdir, base_name(f->key));
 		bool todo = true;
 		if (e) {
@@ -1289,17 +1275,8 @@ static enum tpq_status add_drops(struct run *r, struct part_map *merged, size_t 
  * and empties the batch's partitions. */
 static void release_batch(struct run *r, size_t lo, size_t hi)
 {
-	for (size_t i = lo; i < hi; i++) {
-		struct file *f = &r->files[i];
-		free(f->json);
-		free(f->recs);
-		free(f->pk);
-		f->json = NULL;
-		f->recs = NULL;
-		f->pk = NULL;
-		f->n_recs = f->n_pk = 0;
-		f->cap_pk = 0;
-	}
+	for (size_t i = lo; i < hi; i++)
+		drop_data(&r->files[i]);
 	struct part_map *m = &r->merged;
 	for (size_t j = 0; j < m->n; j++) {
 		free(m->v[j].v);

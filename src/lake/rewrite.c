@@ -262,19 +262,27 @@ static enum tpq_status obsolete(struct rewrite *w, const struct tpq_part_file *f
 	return tpq_state_obsolete(w->s, key) ? oom(err) : TPQ_OK;
 }
 
+static void rewrite_init(struct rewrite *w, struct tpq_store *st, struct tpq_state *s,
+			 struct tpq_part_state *ps, const struct tpq_ct_table *table,
+			 enum tpq_codec codec, int level, size_t row_group_bytes)
+{
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	w->s = s;
+	w->ps = ps;
+	w->table = table;
+	w->codec = codec;
+	w->level = level;
+	w->row_group_bytes = row_group_bytes;
+}
+
 enum tpq_status tpq_lake_remove_dead(struct tpq_store *st, struct tpq_state *s,
 				     struct tpq_part_state *ps, const struct tpq_ct_table *table,
 				     enum tpq_codec codec, int level, struct tpq_error *err)
 {
 	struct rewrite w;
-	memset(&w, 0, sizeof(w));
-	w.st = st;
-	w.s = s;
-	w.ps = ps;
-	w.table = table;
-	w.codec = codec;
-	w.level = level;
-	w.row_group_bytes = (size_t)1 << 62; /* a rewritten file stays one file */
+	rewrite_init(&w, st, s, ps, table, codec, level,
+		     (size_t)1 << 62); /* a rewritten file stays one file */
 	enum tpq_status r = TPQ_OK;
 	size_t row0 = 0;
 	for (size_t fi = 0; fi < ps->n_files && r == TPQ_OK; fi++) {
@@ -344,14 +352,7 @@ enum tpq_status tpq_lake_compact(struct tpq_store *st, struct tpq_state *s,
 				 struct tpq_error *err)
 {
 	struct rewrite w;
-	memset(&w, 0, sizeof(w));
-	w.st = st;
-	w.s = s;
-	w.ps = ps;
-	w.table = table;
-	w.codec = codec;
-	w.level = level;
-	w.row_group_bytes = row_group_bytes;
+	rewrite_init(&w, st, s, ps, table, codec, level, row_group_bytes);
 	size_t *all = calloc(ps->n_files ? ps->n_files : 1, sizeof(*all));
 	struct head *h = calloc(ps->n_files ? ps->n_files : 1, sizeof(*h));
 	enum tpq_status r = all && h ? TPQ_OK : oom(err);
