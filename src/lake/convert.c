@@ -44,9 +44,13 @@
 #include "util/fault.h"
 #include "util/fs.h"
 #include "util/pool.h"
+#include "util/slab.h"
 
 #define MAX_OBJECT_BYTES ((size_t)1 << 32)   /* compressed */
 #define MAX_JSON_BYTES ((size_t)4 << 30)      /* inflated: record offsets are 32-bit */
+/* Inflated files go into recycled 8 MiB blocks (util/slab.h): no page faults
+ * after the first batches. Larger files get their own buffer. */
+#define SLAB_BLOCK ((size_t)8 << 20)
 
 void tpq_convert_options_init(struct tpq_convert_options *o)
 {
@@ -81,6 +85,7 @@ struct file {
 	int64_t mtime_ns;
 	char *etag;
 	uint8_t *json;       /* inflated, padded; kept until its batch is written */
+	struct tpq_slab *slab; /* the block json is in; NULL: json is its own allocation */
 	struct rec *recs;    /* its records, in file order (until its batch is written) */
 	uint32_t n_recs;
 	struct part_key *pk; /* the partitions of its records (rec.part indexes it) */
@@ -125,6 +130,7 @@ struct worker {
 	struct tpq_buf raw, json;
 	struct tpq_ct_shredder *shredder;
 	struct tpq_pool pool;     /* what files keep for the whole run (their parts) */
+	struct tpq_slab_cursor cursor; /* the block inflated files go into */
 	struct tpq_pw *pw;        /* the write stage's writer, reset for each file */
 	enum tpq_status err;
 	struct tpq_error error;
@@ -166,6 +172,7 @@ struct run {
 	size_t file_base;       /* part file numbers used by earlier batches */
 	struct part_map written; /* partitions written by this run (stats) */
 	struct tpq_ct_table *table;
+	struct tpq_slabs slabs;  /* inflated files' memory, recycled between batches */
 	char run_id[96];
 	pthread_mutex_t lock;   /* stats merge, reject callback, first fatal error */
 	pthread_mutex_t list_mu; /* listing: the file list and its counters */
@@ -364,14 +371,34 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	size_t raw_len = w->raw.len;
 	struct tpq_buf *json = &w->raw;
 	bool gz = w->raw.len >= 2 && w->raw.p[0] == 0x1f && w->raw.p[1] == 0x8b;
+	struct tpq_buf fixed;
+	bool in_slab = false;
 	if (gz) {
-		st = tpq_gunzip(w->codec, w->raw.p, w->raw.len, MAX_JSON_BYTES, &w->json, e);
-		if (st)
-			return st;
-		if (tpq_buf_reserve(&w->json, TPQ_CT_PAD))
-			return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-		memset(w->json.p + w->json.len, 0, TPQ_CT_PAD);
-		json = &w->json;
+		/* ISIZE (the inflated size of a one-member file) says whether the
+		 * file fits a block; one that does not after all (several members,
+		 * a wrong ISIZE) is inflated again the general way */
+		size_t hint = raw_len >= 18 ? tpq_le32(w->raw.p + raw_len - 4) : 0;
+		size_t room = 0;
+		uint8_t *mem = hint ? tpq_slab_space(&r->slabs, &w->cursor, hint + TPQ_CT_PAD, &room)
+				    : NULL;
+		if (mem) {
+			fixed = (struct tpq_buf){ .p = mem, .cap = room, .limit = room };
+			st = tpq_gunzip(w->codec, w->raw.p, raw_len, room - TPQ_CT_PAD, &fixed, e);
+			if (st && st != TPQ_ELIMIT)
+				return st;
+			in_slab = st == TPQ_OK;
+		}
+		if (in_slab) {
+			json = &fixed;
+		} else {
+			st = tpq_gunzip(w->codec, w->raw.p, raw_len, MAX_JSON_BYTES, &w->json, e);
+			if (st)
+				return st;
+			if (tpq_buf_reserve(&w->json, TPQ_CT_PAD))
+				return tpq_error_set(e, TPQ_ENOMEM, "out of memory");
+			json = &w->json;
+		}
+		memset(json->p + json->len, 0, TPQ_CT_PAD);
 	} else if (f->info.gzip) {
 		return tpq_error_set(e, TPQ_ECORRUPT, "not gzip data (bad magic) at byte 0");
 	}
@@ -381,9 +408,16 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 	if (st)
 		return st;
 	/* keep the JSON (with its zeroed padding) until the batch is written:
-	 * take the buffer itself, the next file grows a new one */
+	 * its part of the block, or the buffer itself (the next file grows a
+	 * new one) */
 	size_t len = json->len;
-	uint8_t *keep = tpq_buf_detach(json, NULL);
+	uint8_t *keep;
+	if (in_slab) {
+		keep = json->p;
+		f->slab = tpq_slab_take(&w->cursor, len + TPQ_CT_PAD);
+	} else {
+		keep = tpq_buf_detach(json, NULL);
+	}
 	f->json = keep;
 	f->recs = w->recs.n ? malloc(w->recs.n * sizeof(struct rec)) : NULL;
 	if (w->recs.n && !f->recs)
@@ -466,9 +500,13 @@ static void advance_batch(struct run *r)
 
 /* Frees what a file holds for its batch (JSON, records, partitions); its
  * metadata stays for the record. */
-static void drop_data(struct file *f)
+static void drop_data(struct run *r, struct file *f)
 {
-	free(f->json);
+	if (f->slab)
+		tpq_slab_put(&r->slabs, f->slab);
+	else
+		free(f->json);
+	f->slab = NULL;
 	free(f->recs);
 	free(f->pk);
 	f->json = NULL;
@@ -492,7 +530,7 @@ static void read_one(struct worker *w, size_t i)
 	if (st == TPQ_ENOMEM || st == TPQ_EIO || st == TPQ_ENOTFOUND) {
 		set_fatal(r, st, &e);
 	} else if (st) {
-		drop_data(f); /* what it held so far goes now: nothing of it is written */
+		drop_data(r, f); /* what it held so far goes now: nothing of it is written */
 		reject(w, f, &e);
 	}
 	atomic_fetch_add(&r->files_done, 1);
@@ -1276,7 +1314,7 @@ static enum tpq_status add_drops(struct run *r, struct part_map *merged, size_t 
 static void release_batch(struct run *r, size_t lo, size_t hi)
 {
 	for (size_t i = lo; i < hi; i++)
-		drop_data(&r->files[i]);
+		drop_data(r, &r->files[i]);
 	struct part_map *m = &r->merged;
 	for (size_t j = 0; j < m->n; j++) {
 		free(m->v[j].v);
@@ -1453,9 +1491,15 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 		n = 1;
 	if (n > 256)
 		n = 256;
+	r.budget = opt->batch_bytes ? opt->batch_bytes : TPQ_CONVERT_BATCH_BYTES;
+	/* idle blocks kept: what two batches and every worker's current block
+	 * take, as at most that much is in use at once */
+	tpq_slabs_init(&r.slabs, SLAB_BLOCK, (size_t)(2 * r.budget / SLAB_BLOCK) + (size_t)n + 2);
 	struct worker *ws = calloc((size_t)n, sizeof(*ws));
-	if (!ws)
+	if (!ws) {
+		tpq_slabs_release(&r.slabs);
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+	}
 	st = tpq_io_open(src, dst, &opt->io, &r.src, &r.store, err);
 	if (st)
 		goto free_workers;
@@ -1503,7 +1547,6 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 	}
 	pthread_t mon;
 	bool have_mon = opt->on_progress && pthread_create(&mon, NULL, monitor, &r) == 0;
-	r.budget = opt->batch_bytes ? opt->batch_bytes : TPQ_CONVERT_BATCH_BYTES;
 	r.claim_limit = r.n_files;
 	run_stage(&r, ws, n, work);
 	if (r.fatal)
@@ -1533,6 +1576,7 @@ free_run:
 		tpq_buf_release(&ws[i].raw);
 		tpq_buf_release(&ws[i].json);
 		tpq_pool_release(&ws[i].pool);
+		tpq_slab_cursor_release(&r.slabs, &ws[i].cursor);
 	}
 	if (r.table)
 		tpq_ct_table_free(r.table);
@@ -1560,6 +1604,7 @@ free_store:
 	r.src->free(r.src);
 free_workers:
 	free(ws);
+	tpq_slabs_release(&r.slabs);
 	pthread_mutex_destroy(&r.lock);
 	pthread_mutex_destroy(&r.list_mu);
 	pthread_cond_destroy(&r.cv);

@@ -1,5 +1,5 @@
 /* util/buf.h's small helpers (tpq_grow for dynamic arrays, the
- * little-endian loads and stores) and util/pool.h. */
+ * little-endian loads and stores), util/pool.h and util/slab.h. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "util/buf.h"
 #include "util/pool.h"
+#include "util/slab.h"
 
 /* Appending 1000 elements: capacity starts at `first`, doubles, never falls
  * below the count, and earlier elements survive every move. */
@@ -93,11 +94,70 @@ TEST(pool_strings)
 	ASSERT_TRUE(p.head == NULL);
 }
 
+/* Blocks are reused only once every allocation in them is back and no
+ * cursor holds them; allocations never overlap; the idle list is capped. */
+TEST(slab_recycling)
+{
+	struct tpq_slabs s;
+	tpq_slabs_init(&s, 4096, 1);
+	struct tpq_slab_cursor a = { 0 }, b = { 0 };
+	size_t room = 0;
+	ASSERT_TRUE(tpq_slab_space(&s, &a, 4097, &room) == NULL); /* larger than a block */
+	uint8_t *p1 = tpq_slab_space(&s, &a, 1000, &room);
+	ASSERT_TRUE(p1 != NULL);
+	ASSERT_EQ(room, 4096);
+	ASSERT_EQ((uintptr_t)p1 % 64, 0);
+	memset(p1, 1, 1000);
+	struct tpq_slab *k1 = tpq_slab_take(&a, 1000);
+	uint8_t *p2 = tpq_slab_space(&s, &a, 2000, &room);
+	ASSERT_TRUE(p2 == p1 + 1024); /* same block, next aligned offset */
+	ASSERT_EQ(room, 4096 - 1024);
+	memset(p2, 2, 2000);
+	struct tpq_slab *k2 = tpq_slab_take(&a, 2000);
+	ASSERT_TRUE(k1 == k2);
+	/* 3000 more do not fit: a new block; the first is still referenced */
+	uint8_t *p3 = tpq_slab_space(&s, &a, 3000, &room);
+	ASSERT_TRUE(p3 != NULL && (p3 + 3000 <= p1 || p3 >= p1 + 4096));
+	struct tpq_slab *k3 = tpq_slab_take(&a, 3000);
+	ASSERT_TRUE(k3 != k1);
+	ASSERT_EQ(s.n_live, 2);
+	ASSERT_EQ(p1[999], 1); /* untouched by the later allocations */
+	ASSERT_EQ(p2[1999], 2);
+	/* another cursor gets a third block while the first is in use */
+	uint8_t *q = tpq_slab_space(&s, &b, 100, &room);
+	ASSERT_TRUE(q != NULL && (q + 100 <= p1 || q >= p1 + 4096));
+	ASSERT_EQ(s.n_live, 3);
+	struct tpq_slab *kq = tpq_slab_take(&b, 100);
+	/* the first block goes idle only when both of its allocations are back */
+	tpq_slab_put(&s, k1);
+	ASSERT_EQ(s.n_free, 0);
+	tpq_slab_put(&s, k2);
+	ASSERT_EQ(s.n_free, 1);
+	/* b's block is full enough: b moves to the idle one, the same memory */
+	uint8_t *q2 = tpq_slab_space(&s, &b, 4000, &room);
+	ASSERT_TRUE(q2 == p1);
+	ASSERT_EQ(s.n_free, 0);
+	ASSERT_EQ(s.n_live, 3);
+	struct tpq_slab *kq2 = tpq_slab_take(&b, 4000);
+	/* the cap: one idle block kept, the next freed */
+	tpq_slab_put(&s, kq);
+	tpq_slab_put(&s, kq2);
+	tpq_slab_cursor_release(&s, &b);
+	ASSERT_EQ(s.n_free, 1);
+	tpq_slab_put(&s, k3);
+	tpq_slab_cursor_release(&s, &a);
+	ASSERT_EQ(s.n_free, 1);
+	ASSERT_EQ(s.n_live, 1);
+	ASSERT_EQ(s.peak_live, 3);
+	tpq_slabs_release(&s);
+}
+
 int main(void)
 {
 	RUN(grow_appends);
 	RUN(grow_limits);
 	RUN(little_endian);
 	RUN(pool_strings);
+	RUN(slab_recycling);
 	return harness_done();
 }
