@@ -487,13 +487,22 @@ static enum tpq_status read_file(struct worker *w, struct file *f, struct tpq_er
 }
 
 /* Moves the read prefix over the files read since; the batch closes at the
- * first prefix that holds the budget. Called with r->lock held. */
+ * first prefix that holds the budget, or earlier, once it holds half of it,
+ * where a source folder ends: a folder is a day of one account and region,
+ * so the partitions it feeds are then written whole instead of split
+ * between two batches (a part file each). Depends only on the files' order
+ * and sizes, so the output does not depend on the thread count. Called with
+ * r->lock held. */
 static void advance_batch(struct run *r)
 {
 	while (r->prefix < r->n_files && r->files[r->prefix].read) {
 		r->prefix_bytes += r->files[r->prefix].held;
 		r->prefix++;
-		if (r->prefix_bytes >= r->budget && r->claim_limit == r->n_files)
+		if (r->claim_limit != r->n_files)
+			continue;
+		bool folder_end = r->prefix < r->n_files &&
+				  r->files[r->prefix].sdir != r->files[r->prefix - 1].sdir;
+		if (r->prefix_bytes >= r->budget || (folder_end && r->prefix_bytes >= r->budget / 2))
 			r->claim_limit = r->prefix;
 	}
 }

@@ -435,6 +435,42 @@ test('--threads 1 and --threads 2: same rows and the same Parquet bytes per part
 	checkLake(src, lake2);
 });
 
+test('batches close where a day folder ends: a partition is not split between batches unless its folder outgrows a batch', { skip: SKIP }, async () => {
+	needBinary();
+	const src = freshDir('batch-src');
+	let n = 0;
+	const folderBytes = {};
+	for (const d of [14, 15, 16])
+		for (let f = 0; f < 4; f++) {
+			const records = Array.from({ length: 40 }, (_, i) => {
+				const t = new Date(Date.UTC(2024, 2, d, 1 + f, i, 0)).toISOString();
+				return rec(`b-${++n}`, t, { requestParameters: { i, f, pad: 'x'.repeat(300) } });
+			});
+			const text = recordsText(records);
+			folderBytes[d] = (folderBytes[d] || 0) + Buffer.byteLength(text);
+			put(src, ctKey({ d }), gz(text));
+		}
+	// a batch of 1.5 folders: by size alone it would close in the middle of the second folder
+	const mib = (1.5 * folderBytes[14]) / 1048576;
+	for (const threads of ['1', '2']) {
+		const lake = freshDir('batch-lake');
+		const r = convert(src, lake, ['--threads', threads, '--batch-mb', mib.toFixed(4)]);
+		assert.equal(r.status, 0, show(r));
+		const files = walk(lake).filter((f) => f.endsWith('.parquet'));
+		const dirs = files.map((f) => path.dirname(f));
+		assert.equal(new Set(dirs).size, 3, files.join('\n'));
+		assert.equal(files.length, 3, `one file per day partition:\n${files.join('\n')}`);
+		checkLake(src, lake);
+	}
+	// a folder larger than a batch is still cut (memory stays bounded): a third of a folder
+	const lake = freshDir('batch-lake-small');
+	const r = convert(src, lake, ['--threads', '1', '--batch-mb', (folderBytes[14] / 3 / 1048576).toFixed(4)]);
+	assert.equal(r.status, 0, show(r));
+	const files = walk(lake).filter((f) => f.endsWith('.parquet'));
+	assert.ok(files.length >= 6, `folders larger than the batch give several files each:\n${files.join('\n')}`);
+	checkLake(src, lake);
+});
+
 // ---- 6. the command line ----
 
 test('CLI: help, usage errors, missing SRC, version', { skip: SKIP }, () => {
