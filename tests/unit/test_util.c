@@ -1,14 +1,19 @@
 /* util/buf.h's small helpers (tpq_grow for dynamic arrays, the
- * little-endian loads and stores), util/pool.h and util/slab.h. */
+ * little-endian loads and stores), util/pool.h, util/slab.h and tpq_mkdirs. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/buf.h"
 #include "util/pool.h"
 #include "util/slab.h"
+#include "util/fs.h"
 
 /* Appending 1000 elements: capacity starts at `first`, doubles, never falls
  * below the count, and earlier elements survive every move. */
@@ -152,6 +157,41 @@ TEST(slab_recycling)
 	tpq_slabs_release(&s);
 }
 
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p: missing parents made, existing folders fine, a file in the way
+ * an error, the path given back unchanged. */
+TEST(mkdirs)
+{
+	char base[] = "/tmp/tpq-mkdirs-XXXXXX";
+	ASSERT_TRUE(mkdtemp(base) != NULL);
+	char p[256];
+	snprintf(p, sizeof(p), "%s/a/b/c", base);
+	ASSERT_EQ(tpq_mkdirs(p), 0);
+	ASSERT_TRUE(is_dir(p));
+	ASSERT_TRUE(strstr(p, "/a/b/c") != NULL && strlen(p) == strlen(base) + 6);
+	ASSERT_EQ(tpq_mkdirs(p), 0); /* exists */
+	snprintf(p, sizeof(p), "%s/a/x/y/", base);
+	ASSERT_EQ(tpq_mkdirs(p), 0);
+	snprintf(p, sizeof(p), "%s/a/x/y", base);
+	ASSERT_TRUE(is_dir(p));
+	snprintf(p, sizeof(p), "%s/a/file", base);
+	FILE *f = fopen(p, "w");
+	ASSERT_TRUE(f != NULL);
+	if (f)
+		fclose(f);
+	snprintf(p, sizeof(p), "%s/a/file/z", base);
+	ASSERT_EQ(tpq_mkdirs(p), -1);
+	ASSERT_EQ(errno, ENOTDIR);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	ASSERT_EQ(system(cmd), 0);
+}
+
 int main(void)
 {
 	RUN(grow_appends);
@@ -159,5 +199,6 @@ int main(void)
 	RUN(little_endian);
 	RUN(pool_strings);
 	RUN(slab_recycling);
+	RUN(mkdirs);
 	return harness_done();
 }
