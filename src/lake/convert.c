@@ -4,15 +4,16 @@
  * - A file's records reach a partition only after tpq_ct_split validated the
  *   whole file, so a damaged file contributes nothing (it is rejected whole).
  * - Records keep pointing into their file's inflated buffer, which lives until
- *   the run ends; nothing is copied per record.
+ *   their batch is written; nothing is copied per record.
  * - Within a partition the order is total (eventtime, eventID, content hash,
  *   file order, record order), so duplicates are adjacent and the output is
  *   the same whatever the number of threads.
  * - Output files appear under their final name only complete and durable:
  *   written to a hidden temporary name, fsynced, renamed, directory fsynced.
  *
- * Memory today grows with the input (all inflated files are kept until the
- * write stage); spilling sorted runs is the next step (the speed issue). */
+ * Memory follows the batch size and the thread count, not the input: files
+ * are read in batches, and a batch's inflated files are freed once its
+ * partitions are written (struct run, struct lane). */
 #include "lake/convert.h"
 
 #include <errno.h>
@@ -105,12 +106,31 @@ struct file {
 	uint64_t rows;
 };
 
+/* A partition across the batches in flight. Several batches of one
+ * partition are written at once (a big account/region/day keeps every core
+ * busy), but what they do to its state happens in batch order: each task
+ * takes a turn, phase 1 (drops, de-duplication) and phase 3 (the new file
+ * recorded) run one at a time in turn order, and phase 2 (shredding and
+ * writing the file) runs in parallel. The state is loaded by the first task
+ * and saved by the last one in flight. Under the run's lock, except ps,
+ * which belongs to the task that holds the lane (busy). */
+struct lane {
+	struct tpq_part_state *ps;
+	bool dirty;          /* ps changed since it was loaded */
+	bool busy;           /* a task is in its phase 1 or 3 */
+	bool written;        /* a file of this run went into it (stats) */
+	uint32_t assigned;   /* turns given out */
+	uint32_t p1_done, p3_done; /* tasks past their phase 1, phase 3 */
+};
+
 struct part {
 	struct part_key key;
 	struct rec *v;
 	size_t n, cap;
 	char **drop;         /* changed source objects whose old rows leave */
 	size_t n_drop;
+	struct lane *lane;   /* in a batch: its lane; in the lane map: owned */
+	uint32_t turn;       /* in a batch: its task's turn in the lane */
 };
 
 struct part_map {
@@ -118,6 +138,18 @@ struct part_map {
 	size_t n, cap;
 	uint32_t *slots;     /* index + 1 */
 	size_t n_slots;
+};
+
+/* A batch promoted from reading to writing: files [lo, hi), their records
+ * by partition, one write task per partition. */
+struct batch {
+	bool active;
+	uint64_t seq;        /* promotion order: older batches' tasks go first */
+	size_t lo, hi;
+	struct part_map merged;
+	struct part **gparts; /* merged partitions, sorted by key */
+	size_t n_gparts, next_part, parts_done;
+	size_t file_base;    /* part file numbers used by earlier batches */
 };
 
 struct run;
@@ -148,13 +180,15 @@ struct run {
 	size_t n_files, cap_files;
 	atomic_size_t next;     /* write stage: the next partition */
 	/* Batches: files are read in key order into batches of about `budget`
-	 * bytes (the first files whose held bytes reach it; deterministic, so the
-	 * output does not depend on the thread count). A batch's partitions are
-	 * written while the next batch is read: workers take a partition of the
-	 * batch being written first, else a file of the batch being read, so at
-	 * most two batches are held and no worker idles behind the slowest
-	 * partition. A worker may have read a few files past a full batch: they
-	 * are carried into the next one. Under `lock` (and `cv`): */
+	 * bytes (advance_batch; deterministic, so the output does not depend on
+	 * the thread count). Batches are written while the next one is read:
+	 * workers take a partition of the oldest batch being written first, else
+	 * a file of the batch being read, so no worker idles behind the slowest
+	 * partition. At most max(2, threads) batches are held, counting the one
+	 * being read, so one big partition fed by consecutive batches is written
+	 * by several workers at once (struct lane). A worker may have read a few
+	 * files past a full batch: they are carried into the next one. Under
+	 * `lock` (and `cv`): */
 	pthread_cond_t cv;
 	size_t batch_lo;        /* the batch being read: files [batch_lo, claim_limit) */
 	size_t next_file;       /* the next file to read */
@@ -162,15 +196,13 @@ struct run {
 	size_t prefix;          /* files [batch_lo, prefix) are all read */
 	uint64_t prefix_bytes;  /* what they hold */
 	uint64_t budget;
-	bool writing;           /* a batch is being written: files [w_lo, w_hi) */
-	size_t w_lo, w_hi;
-	size_t next_part, parts_done;
+	struct batch *batches;  /* max_batches - 1 slots: batches being written */
+	size_t max_batches, n_active;
+	uint64_t batch_seq;
+	size_t parts_active;    /* tasks of the active batches (progress) */
 	atomic_size_t files_done;  /* read, over all batches (progress) */
-	struct part_map merged; /* write stage: the batch's partitions */
-	struct part **gparts;   /* write stage: merged partitions, sorted by key */
-	size_t n_gparts;
-	size_t file_base;       /* part file numbers used by earlier batches */
-	struct part_map written; /* partitions written by this run (stats) */
+	size_t file_base;       /* part file numbers used by batches so far */
+	struct part_map lanes;  /* every partition this run wrote or writes (struct lane) */
 	struct tpq_ct_table *table;
 	struct tpq_slabs slabs;  /* inflated files' memory, recycled between batches */
 	char run_id[96];
@@ -609,43 +641,89 @@ free_sink:
 	return st;
 }
 
-static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error *e)
+/* What a partition's state adds up to, for the lake's totals. */
+struct ps_totals {
+	int64_t partitions, files, rows, bytes;
+};
+
+static struct ps_totals ps_totals(const struct tpq_part_state *ps)
+{
+	struct ps_totals t = { ps->n_files > 0, (int64_t)ps->n_files, (int64_t)ps->n_rows, 0 };
+	for (size_t i = 0; i < ps->n_files; i++)
+		t.bytes += (int64_t)ps->files[i].bytes;
+	return t;
+}
+
+/* Adds what ps changed since `before` to the table's totals. Under r->lock. */
+static void add_totals(struct run *r, int kind, const struct ps_totals *before,
+		       const struct tpq_part_state *ps)
+{
+	struct ps_totals after = ps_totals(ps);
+	struct tpq_table_totals *tt = tpq_state_totals(r->state, table_index(kind));
+	tt->partitions += after.partitions - before->partitions;
+	tt->files += after.files - before->files;
+	tt->rows += after.rows - before->rows;
+	tt->bytes += after.bytes - before->bytes;
+}
+
+/* Waits for the lane to be free and for `turn` to be next at a phase
+ * (*done == turn; and *also == turn when also is given), then holds the
+ * lane. false when the run stops meanwhile. Under r->lock. */
+static bool lane_enter(struct run *r, struct lane *ln, uint32_t turn, const uint32_t *done,
+		       const uint32_t *also)
+{
+	while (!atomic_load(&r->stop) && (ln->busy || *done != turn || (also && *also != turn)))
+		pthread_cond_wait(&r->cv, &r->lock);
+	if (atomic_load(&r->stop))
+		return false;
+	ln->busy = true;
+	return true;
+}
+
+static void lane_leave(struct run *r, struct lane *ln, uint32_t *done)
+{
+	pthread_mutex_lock(&r->lock);
+	ln->busy = false;
+	(*done)++;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Phase 1, holding the lane: the changed objects' old rows leave, then the
+ * batch's records (sorted) are de-duplicated against the partition. Leaves
+ * the kept records first in p->v; *keep, *dups and *died say how many. */
+static enum tpq_status dedup_part(struct worker *w, struct part *p, const char *path,
+				  size_t *keep, size_t *dups, size_t *died, struct tpq_error *e)
 {
 	struct run *r = w->run;
-	struct part *p = r->gparts[pi];
-	char path[256];
-	if (part_path(path, sizeof(path), &p->key))
-		return tpq_error_set(e, TPQ_ELIMIT, "partition name too long");
-	struct tpq_part_state *ps;
-	enum tpq_status st = tpq_part_state_load(r->state, path, w->codec, &ps, e);
-	if (st)
-		return st;
-	int64_t old_files = (int64_t)ps->n_files, old_rows = (int64_t)ps->n_rows, old_bytes = 0;
-	for (size_t i = 0; i < ps->n_files; i++)
-		old_bytes += (int64_t)ps->files[i].bytes;
-	bool dirty = false;
+	struct lane *ln = p->lane;
+	if (!ln->ps) {
+		enum tpq_status st = tpq_part_state_load(r->state, path, w->codec, &ln->ps, e);
+		if (st)
+			return st;
+	}
+	struct tpq_part_state *ps = ln->ps;
+	struct ps_totals before = ps_totals(ps);
+	enum tpq_status st = TPQ_OK;
 	/* changed source objects: their old rows leave unless another object
 	 * delivered them too */
-	size_t died = 0;
 	for (size_t i = 0; i < p->n_drop; i++) {
 		int64_t si = tpq_part_state_src(ps, p->drop[i]);
 		if (si < 0) {
 			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 			goto out;
 		}
-		died += tpq_part_state_drop_source(ps, (uint32_t)si);
-		dirty = true;
+		*died += tpq_part_state_drop_source(ps, (uint32_t)si);
+		ln->dirty = true;
 	}
-	if (died) {
+	if (*died) {
 		st = tpq_lake_remove_dead(r->store, r->state, ps, r->table, r->opt->codec, r->opt->level,
 					  e);
 		if (st)
 			goto out;
 	}
-	/* new records: sorted, then each kept unless the partition (from an
-	 * earlier run or from this one) already holds the same event */
-	qsort(p->v, p->n, sizeof(struct rec), rec_cmp);
-	size_t keep = 0, dups = 0;
+	/* new records: each kept unless the partition (from an earlier run or
+	 * from this one) already holds the same event */
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rec *c = &p->v[i];
 		const uint64_t *key = c->key;
@@ -660,64 +738,111 @@ static enum tpq_status write_part(struct worker *w, size_t pi, struct tpq_error 
 				st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 				goto out;
 			}
-			dups++;
-			dirty = true;
+			(*dups)++;
+			ln->dirty = true;
 			continue;
 		}
 		if (tpq_part_state_add_row(ps, key, !c->has_id, (uint32_t)si)) {
 			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 			goto out;
 		}
-		p->v[keep++] = *c;
+		ln->dirty = true;
+		p->v[(*keep)++] = *c;
 	}
-	uint64_t bytes = 0;
+out:
+	pthread_mutex_lock(&r->lock);
+	add_totals(r, p->key.kind, &before, ps);
+	pthread_mutex_unlock(&r->lock);
+	return st;
+}
+
+/* Phase 3, holding the lane: the new file goes into the partition's state;
+ * the last task in flight saves the state and lets it go. */
+static enum tpq_status record_part(struct worker *w, struct part *p, char *name,
+				   size_t keep, uint64_t bytes, bool last, struct tpq_error *e)
+{
+	struct run *r = w->run;
+	struct lane *ln = p->lane;
+	struct tpq_part_state *ps = ln->ps;
+	struct ps_totals before = ps_totals(ps);
+	enum tpq_status st = TPQ_OK;
 	if (keep) {
-		char name[96], key[512];
-		snprintf(name, sizeof(name), "part-%010" PRIu64 "-%s-%05zu.parquet",
-			 tpq_state_seq(r->state), tpq_state_tag(r->state), r->file_base + pi);
-		snprintf(key, sizeof(key), "%s/%s", path, name);
-		st = write_file(w, p, keep, key, &bytes, e);
-		if (st)
-			goto out;
 		struct tpq_part_file pf = {
 			.name = name, .rows = keep, .bytes = bytes, .seq = tpq_state_seq(r->state),
 			.min_ms = p->v[0].ms, .max_ms = p->v[keep - 1].ms,
 		};
-		if (tpq_part_state_add_file(ps, &pf)) {
+		if (tpq_part_state_add_file(ps, &pf))
 			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-			goto out;
-		}
-		dirty = true;
+		ln->dirty = true;
 	}
-	if (dirty)
-		st = tpq_part_state_save(r->state, ps, w->codec, e);
+	pthread_mutex_lock(&r->lock);
+	add_totals(r, p->key.kind, &before, ps);
+	pthread_mutex_unlock(&r->lock);
+	if (st == TPQ_OK && last) {
+		if (ln->dirty)
+			st = tpq_part_state_save(r->state, ps, w->codec, e);
+		tpq_part_state_free(ps);
+		ln->ps = NULL;
+		ln->dirty = false;
+	}
+	return st;
+}
+
+/* Writes partition i of batch b: phase 1 and 3 in the lane's turn, the file
+ * in between. */
+static enum tpq_status write_part(struct worker *w, struct batch *b, size_t i,
+				  struct tpq_error *e)
+{
+	struct run *r = w->run;
+	struct part *p = b->gparts[i];
+	struct lane *ln = p->lane;
+	char path[256];
+	if (part_path(path, sizeof(path), &p->key))
+		return tpq_error_set(e, TPQ_ELIMIT, "partition name too long");
+	qsort(p->v, p->n, sizeof(struct rec), rec_cmp);
+	size_t keep = 0, dups = 0, died = 0;
+	pthread_mutex_lock(&r->lock);
+	/* drops rewrite the partition's files: only once every earlier task
+	 * recorded its own */
+	bool in = lane_enter(r, ln, p->turn, &ln->p1_done, p->n_drop ? &ln->p3_done : NULL);
+	pthread_mutex_unlock(&r->lock);
+	if (!in)
+		return TPQ_OK; /* stopped: the error is the run's */
+	enum tpq_status st = dedup_part(w, p, path, &keep, &dups, &died, e);
+	lane_leave(r, ln, &ln->p1_done);
 	if (st)
-		goto out;
-	int64_t new_bytes = 0;
-	for (size_t i = 0; i < ps->n_files; i++)
-		new_bytes += (int64_t)ps->files[i].bytes;
+		return st;
+	uint64_t bytes = 0;
+	char name[96];
+	snprintf(name, sizeof(name), "part-%010" PRIu64 "-%s-%05zu.parquet", tpq_state_seq(r->state),
+		 tpq_state_tag(r->state), b->file_base + i);
+	if (keep) {
+		char key[512];
+		snprintf(key, sizeof(key), "%s/%s", path, name);
+		st = write_file(w, p, keep, key, &bytes, e);
+		if (st)
+			return st;
+	}
+	pthread_mutex_lock(&r->lock);
+	in = lane_enter(r, ln, p->turn, &ln->p3_done, NULL);
+	bool last = ln->p3_done + 1 == ln->assigned;
+	pthread_mutex_unlock(&r->lock);
+	if (!in)
+		return TPQ_OK;
+	st = record_part(w, p, name, keep, bytes, last, e);
 	pthread_mutex_lock(&r->lock);
 	r->st->duplicates += dups;
 	r->st->rows_removed += died;
-	int t = table_index(p->key.kind);
-	r->st->rows_by_table[t] += keep;
+	r->st->rows_by_table[table_index(p->key.kind)] += keep;
+	r->st->bytes_out += bytes;
 	if (keep) {
 		r->st->files_written++;
-		struct part *wp = part_get(&r->written, &p->key);
-		if (!wp)
-			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
-		else if (!wp->n++)
+		if (!ln->written)
 			r->st->partitions++; /* first time in this run */
+		ln->written = true;
 	}
-	r->st->bytes_out += bytes;
-	struct tpq_table_totals *tt = tpq_state_totals(r->state, t);
-	tt->partitions += (ps->n_files > 0) - (old_files > 0);
-	tt->files += (int64_t)ps->n_files - old_files;
-	tt->rows += (int64_t)ps->n_rows - old_rows;
-	tt->bytes += new_bytes - old_bytes;
 	pthread_mutex_unlock(&r->lock);
-out:
-	tpq_part_state_free(ps);
+	lane_leave(r, ln, &ln->p3_done);
 	return st;
 }
 
@@ -1195,9 +1320,12 @@ static void *monitor(void *arg)
 		pthread_mutex_lock(&r->lock);
 		copy = *r->st;
 		pthread_mutex_unlock(&r->lock);
-		if (stage)
-			r->opt->on_progress(r->opt->ctx, "write", atomic_load(&r->done), r->n_gparts,
-					    &copy);
+		if (stage) {
+			pthread_mutex_lock(&r->lock);
+			size_t total = r->parts_active;
+			pthread_mutex_unlock(&r->lock);
+			r->opt->on_progress(r->opt->ctx, "write", atomic_load(&r->done), total, &copy);
+		}
 		else
 			r->opt->on_progress(r->opt->ctx, "read", atomic_load(&r->files_done), r->n_files,
 					    &copy);
@@ -1271,12 +1399,12 @@ static enum tpq_status commit_run(struct run *r, double t0, struct tpq_error *er
 }
 
 /* Every directory this run may write into, recorded before the first write. */
-static enum tpq_status plan_run(struct run *r, struct tpq_error *err)
+static enum tpq_status plan_run(struct run *r, const struct batch *b, struct tpq_error *err)
 {
 	char dir[4200];
-	for (size_t i = 0; i < r->n_gparts; i++) {
+	for (size_t i = 0; i < b->n_gparts; i++) {
 		char path[256];
-		if (part_path(path, sizeof(path), &r->gparts[i]->key))
+		if (part_path(path, sizeof(path), &b->gparts[i]->key))
 			return tpq_error_set(err, TPQ_ELIMIT, "partition name too long");
 		snprintf(dir, sizeof(dir), "%s/", path);
 		if (tpq_state_plan(r->state, dir))
@@ -1318,13 +1446,9 @@ static enum tpq_status add_drops(struct run *r, struct part_map *merged, size_t 
 	return TPQ_OK;
 }
 
-/* Frees what the batch's files held (their metadata stays for the record)
- * and empties the batch's partitions. */
-static void release_batch(struct run *r, size_t lo, size_t hi)
+/* Empties a batch's partitions (keeping the map's memory for the next). */
+static void clear_parts(struct part_map *m)
 {
-	for (size_t i = lo; i < hi; i++)
-		drop_data(r, &r->files[i]);
-	struct part_map *m = &r->merged;
 	for (size_t j = 0; j < m->n; j++) {
 		free(m->v[j].v);
 		free(m->v[j].drop);
@@ -1332,15 +1456,28 @@ static void release_batch(struct run *r, size_t lo, size_t hi)
 	m->n = 0;
 	if (m->slots)
 		memset(m->slots, 0, m->n_slots * sizeof(*m->slots));
-	r->n_gparts = 0;
+}
+
+/* Frees what the batch's files held (their metadata stays for the record)
+ * and empties the batch's partitions. */
+static void release_batch(struct run *r, struct batch *b)
+{
+	for (size_t i = b->lo; i < b->hi; i++)
+		drop_data(r, &r->files[i]);
+	clear_parts(&b->merged);
+	b->n_gparts = 0;
 }
 
 /* Makes the batch of files [lo, hi) ready to write: their records by
  * partition (drops of changed objects first), partitions sorted by key, their
  * directories planned. */
-static enum tpq_status prepare_batch(struct run *r, size_t lo, size_t hi, struct tpq_error *err)
+static enum tpq_status prepare_batch(struct run *r, struct batch *b, size_t lo, size_t hi,
+				    struct tpq_error *err)
 {
-	struct part_map *m = &r->merged;
+	b->lo = lo;
+	b->hi = hi;
+	b->n_gparts = b->next_part = b->parts_done = 0;
+	struct part_map *m = &b->merged;
 	for (size_t i = lo; i < hi; i++) {
 		const struct file *f = &r->files[i];
 		size_t at = 0;
@@ -1365,29 +1502,55 @@ static enum tpq_status prepare_batch(struct run *r, size_t lo, size_t hi, struct
 		return st;
 	if (!m->n)
 		return TPQ_OK;
-	struct part **gp = realloc(r->gparts, m->n * sizeof(*gp));
+	struct part **gp = realloc(b->gparts, m->n * sizeof(*gp));
 	if (!gp)
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
-	r->gparts = gp;
-	for (size_t j = 0; j < m->n; j++)
-		r->gparts[j] = &m->v[j];
-	r->n_gparts = m->n;
-	qsort(r->gparts, r->n_gparts, sizeof(struct part *), gpart_cmp);
-	return plan_run(r, err);
+	b->gparts = gp;
+	for (size_t j = 0; j < m->n; j++) {
+		struct part *p = &m->v[j];
+		struct part *lp = part_get(&r->lanes, &p->key);
+		if (lp && !lp->lane)
+			lp->lane = calloc(1, sizeof(*lp->lane));
+		if (!lp || !lp->lane)
+			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		p->lane = lp->lane;
+		b->gparts[j] = p;
+	}
+	b->n_gparts = m->n;
+	qsort(b->gparts, b->n_gparts, sizeof(struct part *), gpart_cmp);
+	/* turns in key order within the batch, batches in promotion order */
+	for (size_t j = 0; j < b->n_gparts; j++)
+		b->gparts[j]->turn = b->gparts[j]->lane->assigned++;
+	return plan_run(r, b, err);
 }
 
-/* The batch being written is done: its memory goes. Under r->lock. */
-static void end_write(struct run *r)
+/* A batch is written: its memory goes. Under r->lock. */
+static void end_batch(struct run *r, struct batch *b)
 {
-	release_batch(r, r->w_lo, r->w_hi);
-	r->file_base += r->parts_done;
-	r->writing = false;
-	atomic_store(&r->stage, 0);
+	release_batch(r, b);
+	b->active = false;
+	r->n_active--;
+	r->parts_active -= b->parts_done;
+	atomic_fetch_sub(&r->done, b->parts_done);
+	if (!r->n_active)
+		atomic_store(&r->stage, 0);
 }
 
-/* Every worker: a partition of the batch being written, else a file of the
- * batch being read, else (the read batch complete, nothing being written)
- * turn the read batch into the written one, else wait. */
+/* The oldest batch with a partition not yet taken. Under r->lock. */
+static struct batch *next_task(struct run *r)
+{
+	struct batch *best = NULL;
+	for (size_t k = 0; k + 1 < r->max_batches; k++) {
+		struct batch *b = &r->batches[k];
+		if (b->active && b->next_part < b->n_gparts && (!best || b->seq < best->seq))
+			best = b;
+	}
+	return best;
+}
+
+/* Every worker: a partition of the oldest batch being written, else a file
+ * of the batch being read, else (the read batch complete and room for it)
+ * turn the read batch into a written one, else wait. */
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -1396,24 +1559,25 @@ static void *work(void *arg)
 	for (;;) {
 		if (atomic_load(&r->stop))
 			break;
-		if (r->writing && r->next_part < r->n_gparts) {
-			size_t pi = r->next_part++;
+		struct batch *b = next_task(r);
+		if (b) {
+			size_t pi = b->next_part++;
 			pthread_mutex_unlock(&r->lock);
 			struct tpq_error e;
 			tpq_error_clear(&e);
-			enum tpq_status st = write_part(w, pi, &e);
+			enum tpq_status st = write_part(w, b, pi, &e);
 			if (st)
 				set_fatal(r, st, &e);
 			else
 				atomic_fetch_add(&r->done, 1);
 			pthread_mutex_lock(&r->lock);
-			if (++r->parts_done == r->n_gparts) {
-				end_write(r);
-				pthread_cond_broadcast(&r->cv);
-			}
+			if (++b->parts_done == b->n_gparts)
+				end_batch(r, b);
+			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
-		if (r->next_file < r->claim_limit) {
+		bool room = r->n_active + 1 < r->max_batches;
+		if (room && r->next_file < r->claim_limit) {
 			size_t i = r->next_file++;
 			pthread_mutex_unlock(&r->lock);
 			read_one(w, i);
@@ -1423,27 +1587,31 @@ static void *work(void *arg)
 			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
-		if (!r->writing && r->batch_lo < r->n_files && r->prefix >= r->claim_limit) {
-			/* the read batch is complete: it becomes the written one, and
+		if (room && r->batch_lo < r->n_files && r->prefix >= r->claim_limit) {
+			/* the read batch is complete: it becomes a written one, and
 			 * the next batch starts with the files read past it */
 			size_t lo = r->batch_lo, hi = r->claim_limit;
+			b = &r->batches[0];
+			while (b->active)
+				b++;
 			struct tpq_error e;
 			tpq_error_clear(&e);
-			enum tpq_status st = prepare_batch(r, lo, hi, &e);
+			enum tpq_status st = prepare_batch(r, b, lo, hi, &e);
 			if (st) {
 				pthread_mutex_unlock(&r->lock);
 				set_fatal(r, st, &e);
 				pthread_mutex_lock(&r->lock);
 				break;
 			}
-			r->writing = true;
-			r->w_lo = lo;
-			r->w_hi = hi;
-			r->next_part = r->parts_done = 0;
-			atomic_store(&r->done, 0);
+			b->active = true;
+			b->seq = r->batch_seq++;
+			b->file_base = r->file_base;
+			r->file_base += b->n_gparts;
+			r->n_active++;
+			r->parts_active += b->n_gparts;
 			atomic_store(&r->stage, 1);
-			if (!r->n_gparts)
-				end_write(r);
+			if (!b->n_gparts)
+				end_batch(r, b);
 			r->batch_lo = hi;
 			r->claim_limit = r->n_files;
 			r->prefix = hi;
@@ -1452,7 +1620,7 @@ static void *work(void *arg)
 			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
-		if (!r->writing && r->batch_lo >= r->n_files)
+		if (!r->n_active && r->batch_lo >= r->n_files)
 			break; /* all written */
 		pthread_cond_wait(&r->cv, &r->lock);
 	}
@@ -1554,6 +1722,13 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 			goto free_run;
 		}
 	}
+	/* the batch being read and up to max_batches - 1 being written */
+	r.max_batches = n < 2 ? 2 : (size_t)n;
+	r.batches = calloc(r.max_batches - 1, sizeof(*r.batches));
+	if (!r.batches) {
+		st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
+		goto free_run;
+	}
 	pthread_t mon;
 	bool have_mon = opt->on_progress && pthread_create(&mon, NULL, monitor, &r) == 0;
 	r.claim_limit = r.n_files;
@@ -1590,12 +1765,23 @@ free_run:
 	if (r.table)
 		tpq_ct_table_free(r.table);
 free_files:
-	release_batch(&r, 0, r.n_files);
-	free(r.merged.v);
-	free(r.merged.slots);
-	free(r.written.v);
-	free(r.written.slots);
-	free(r.gparts);
+	for (size_t k = 0; r.batches && k + 1 < r.max_batches; k++) {
+		struct batch *b = &r.batches[k];
+		clear_parts(&b->merged);
+		free(b->merged.v);
+		free(b->merged.slots);
+		free(b->gparts);
+	}
+	free(r.batches);
+	for (size_t i = 0; i < r.n_files; i++)
+		drop_data(&r, &r.files[i]);
+	for (size_t j = 0; j < r.lanes.n; j++) {
+		if (r.lanes.v[j].lane)
+			tpq_part_state_free(r.lanes.v[j].lane->ps);
+		free(r.lanes.v[j].lane);
+	}
+	free(r.lanes.v);
+	free(r.lanes.slots);
 	for (size_t i = 0; i < r.n_files; i++) {
 		free(r.files[i].key);
 		free(r.files[i].json);
