@@ -7,7 +7,11 @@
 # file of the bucket on one core (the single-core ceiling), prints the ratios, and ends with the
 # query benchmark (bench/query_bench.mjs) over the two lakes of the last all-core runs.
 #
-#   bench/run.sh [--size-mb N] [--runs K] [--no-query]
+#   bench/run.sh [--size-mb N] [--runs K] [--no-query] [--one-partition]
+#
+# --one-partition generates the bucket as one account, one region and one day (cached under
+# bench/data/one-N/): the case where the work of a single big account/region must still be
+# spread over every core.
 #
 # Figures are medians over the K runs of each (tool, threads) cell. MB are 10^6 bytes of
 # uncompressed JSON (the bucket's bytes_json), MiB of RSS are 2^20 bytes.
@@ -16,6 +20,8 @@ set -euo pipefail
 SIZE=1000
 RUNS=3
 QUERY=1
+SHAPE=size
+GEN_SHAPE=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--size-mb) SIZE="$2"; shift 2 ;;
@@ -23,7 +29,8 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS="$2"; shift 2 ;;
 	--runs=*) RUNS="${1#*=}"; shift ;;
 	--no-query) QUERY=0; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	--one-partition) SHAPE=one; GEN_SHAPE=(--accounts 1 --regions us-east-1 --days 1); shift ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -31,7 +38,7 @@ done
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 SHARED="$ROOT/../shared"
-DATA="$ROOT/bench/data/size-$SIZE"
+DATA="$ROOT/bench/data/$SHAPE-$SIZE"
 OUT="$ROOT/bench/out"
 NPROC="$(nproc)"
 mkdir -p "$OUT"
@@ -60,7 +67,7 @@ echo "== data: $DATA"
 if [ ! -d "$DATA" ]; then
 	rm -rf "$DATA.tmp"
 	python3 "$SHARED/bench/gen_cloudtrail.py" --templates "$SHARED/corpus/dev" \
-		--out "$DATA.tmp" --size-mb "$SIZE"
+		--out "$DATA.tmp" --size-mb "$SIZE" ${GEN_SHAPE[@]+"${GEN_SHAPE[@]}"}
 	mv "$DATA.tmp" "$DATA"
 fi
 find "$DATA" -name '*.json.gz' | sort >"$OUT/files.txt"

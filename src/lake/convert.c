@@ -723,11 +723,17 @@ static enum tpq_status dedup_part(struct worker *w, struct part *p, const char *
 			goto out;
 	}
 	/* new records: each kept unless the partition (from an earlier run or
-	 * from this one) already holds the same event */
+	 * from this one) already holds the same event. Sorted by time, records
+	 * mostly follow others of their file: its source index is kept. */
+	uint32_t last_file = UINT32_MAX;
+	int64_t si = -1;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rec *c = &p->v[i];
 		const uint64_t *key = c->key;
-		int64_t si = tpq_part_state_src(ps, r->files[c->file].key);
+		if (c->file != last_file) {
+			si = tpq_part_state_src(ps, r->files[c->file].key);
+			last_file = c->file;
+		}
 		if (si < 0) {
 			st = tpq_error_set(e, TPQ_ENOMEM, "out of memory");
 			goto out;
