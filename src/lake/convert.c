@@ -148,7 +148,8 @@ struct batch {
 	size_t lo, hi;
 	struct part_map merged;
 	struct part **gparts; /* merged partitions, sorted by key */
-	size_t n_gparts, next_part, parts_done;
+	size_t n_planned;    /* gparts made ready by prepare_batch */
+	size_t n_gparts, next_part, parts_done; /* tasks: n_gparts stays 0 until planned */
 	size_t file_base;    /* part file numbers used by earlier batches */
 };
 
@@ -197,7 +198,8 @@ struct run {
 	uint64_t prefix_bytes;  /* what they hold */
 	uint64_t budget;
 	struct batch *batches;  /* max_batches - 1 slots: batches being written */
-	size_t max_batches, n_active;
+	size_t max_batches, n_active; /* active: held, being prepared or written */
+	bool preparing;         /* a batch is being prepared (one at a time, in order) */
 	uint64_t batch_seq;
 	size_t parts_active;    /* tasks of the active batches (progress) */
 	atomic_size_t files_done;  /* read, over all batches (progress) */
@@ -1405,12 +1407,13 @@ static enum tpq_status commit_run(struct run *r, double t0, struct tpq_error *er
 }
 
 /* Every directory this run may write into, recorded before the first write. */
-static enum tpq_status plan_run(struct run *r, const struct batch *b, struct tpq_error *err)
+static enum tpq_status plan_run(struct run *r, struct part *const *parts, size_t n,
+				struct tpq_error *err)
 {
 	char dir[4200];
-	for (size_t i = 0; i < b->n_gparts; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char path[256];
-		if (part_path(path, sizeof(path), &b->gparts[i]->key))
+		if (part_path(path, sizeof(path), &parts[i]->key))
 			return tpq_error_set(err, TPQ_ELIMIT, "partition name too long");
 		snprintf(dir, sizeof(dir), "%s/", path);
 		if (tpq_state_plan(r->state, dir))
@@ -1482,7 +1485,7 @@ static enum tpq_status prepare_batch(struct run *r, struct batch *b, size_t lo, 
 {
 	b->lo = lo;
 	b->hi = hi;
-	b->n_gparts = b->next_part = b->parts_done = 0;
+	b->n_planned = 0;
 	struct part_map *m = &b->merged;
 	for (size_t i = lo; i < hi; i++) {
 		const struct file *f = &r->files[i];
@@ -1512,22 +1515,31 @@ static enum tpq_status prepare_batch(struct run *r, struct batch *b, size_t lo, 
 	if (!gp)
 		return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 	b->gparts = gp;
-	for (size_t j = 0; j < m->n; j++) {
-		struct part *p = &m->v[j];
+	for (size_t j = 0; j < m->n; j++)
+		b->gparts[j] = &m->v[j];
+	qsort(b->gparts, m->n, sizeof(struct part *), gpart_cmp);
+	st = plan_run(r, b->gparts, m->n, err);
+	if (st == TPQ_OK)
+		b->n_planned = m->n;
+	return st;
+}
+
+/* The batch's partitions join their lanes and take turns: in key order
+ * within the batch, batches in promotion order. Under r->lock. */
+static enum tpq_status assign_lanes(struct run *r, struct batch *b, struct tpq_error *err)
+{
+	for (size_t j = 0; j < b->n_planned; j++) {
+		struct part *p = b->gparts[j];
 		struct part *lp = part_get(&r->lanes, &p->key);
 		if (lp && !lp->lane)
 			lp->lane = calloc(1, sizeof(*lp->lane));
 		if (!lp || !lp->lane)
 			return tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		p->lane = lp->lane;
-		b->gparts[j] = p;
+		p->turn = p->lane->assigned++;
 	}
-	b->n_gparts = m->n;
-	qsort(b->gparts, b->n_gparts, sizeof(struct part *), gpart_cmp);
-	/* turns in key order within the batch, batches in promotion order */
-	for (size_t j = 0; j < b->n_gparts; j++)
-		b->gparts[j]->turn = b->gparts[j]->lane->assigned++;
-	return plan_run(r, b, err);
+	b->n_gparts = b->n_planned;
+	return TPQ_OK;
 }
 
 /* A batch is written: its memory goes. Under r->lock. */
@@ -1593,36 +1605,46 @@ static void *work(void *arg)
 			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
-		if (room && r->batch_lo < r->n_files && r->prefix >= r->claim_limit) {
+		if (room && !r->preparing && r->batch_lo < r->n_files && r->prefix >= r->claim_limit) {
 			/* the read batch is complete: it becomes a written one, and
-			 * the next batch starts with the files read past it */
+			 * the next batch starts with the files read past it. It is
+			 * prepared (records by partition, directories planned: a
+			 * store write) outside the lock, while others go on. */
 			size_t lo = r->batch_lo, hi = r->claim_limit;
 			b = &r->batches[0];
 			while (b->active)
 				b++;
+			b->active = true;
+			b->n_gparts = b->next_part = b->parts_done = 0;
+			b->seq = r->batch_seq++;
+			r->n_active++;
+			r->preparing = true;
+			r->batch_lo = hi;
+			r->claim_limit = r->n_files;
+			r->prefix = hi;
+			r->prefix_bytes = 0;
+			advance_batch(r);
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->lock);
 			struct tpq_error e;
 			tpq_error_clear(&e);
 			enum tpq_status st = prepare_batch(r, b, lo, hi, &e);
+			pthread_mutex_lock(&r->lock);
+			if (st == TPQ_OK)
+				st = assign_lanes(r, b, &e);
+			r->preparing = false;
 			if (st) {
 				pthread_mutex_unlock(&r->lock);
 				set_fatal(r, st, &e);
 				pthread_mutex_lock(&r->lock);
 				break;
 			}
-			b->active = true;
-			b->seq = r->batch_seq++;
 			b->file_base = r->file_base;
 			r->file_base += b->n_gparts;
-			r->n_active++;
 			r->parts_active += b->n_gparts;
 			atomic_store(&r->stage, 1);
 			if (!b->n_gparts)
 				end_batch(r, b);
-			r->batch_lo = hi;
-			r->claim_limit = r->n_files;
-			r->prefix = hi;
-			r->prefix_bytes = 0;
-			advance_batch(r);
 			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
