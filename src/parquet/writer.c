@@ -60,6 +60,14 @@
  * every 16 rows, which it is also a multiple of. */
 #define DEFAULT_PAGE_ROWS 20480
 
+/* Levels and dictionary indices use RLE runs only from this many equal
+ * values on (rle.h): ZSTD compresses long bit-packed stretches better than
+ * short runs between them. Lake bytes (1000 MB bucket, compacted) with
+ * levels/indices at 128/64 against the byte-saving choice/8: -0.6%; 256/128
+ * gained 0.04% more. */
+#define LEVEL_MIN_RUN 128
+#define INDEX_MIN_RUN 64
+
 const char *tpq_created_by(void)
 {
 	return "trailpq version " TPQ_VERSION_STRING " (build " TPQ_BUILD ")";
@@ -1208,7 +1216,7 @@ static void put_levels(struct tpq_buf *b, const uint8_t *lv, size_t n, int max)
 {
 	size_t at = b->len;
 	tpq_buf_put_le32(b, 0);
-	tpq_rle_encode_u8(b, lv, n, tpq_bit_width((uint32_t)max));
+	tpq_rle_encode_u8_runs(b, lv, n, tpq_bit_width((uint32_t)max), LEVEL_MIN_RUN);
 	if (!b->err) {
 		uint32_t len = (uint32_t)(b->len - at - 4);
 		for (int k = 0; k < 4; k++)
@@ -1504,7 +1512,7 @@ static void finish_dict(struct tpq_pw *w, struct col *c)
 			tpq_buf_reset(s);
 			tpq_buf_put(s, body, pm->held_lv);
 			tpq_buf_put_u8(s, (uint8_t)bw);
-			tpq_rle_encode(s, v, pm->n_idx, bw);
+			tpq_rle_encode_runs(s, v, pm->n_idx, bw, INDEX_MIN_RUN);
 			if (s->err) {
 				fail(w, s->err, "out of memory encoding a data page");
 				return;
@@ -1552,7 +1560,7 @@ static void cut_page(struct tpq_pw *w, struct col *c, bool last)
 		uint32_t max_idx = c->dict.n ? (uint32_t)(c->dict.n - 1) : 0;
 		int bw = tpq_bit_width(max_idx);
 		tpq_buf_put_u8(s, (uint8_t)bw);
-		tpq_rle_encode(s, c->idx, c->n_idx, bw);
+		tpq_rle_encode_runs(s, c->idx, c->n_idx, bw, INDEX_MIN_RUN);
 	} else if (c->delta) {
 		delta_encode(s, c->plain.p, c->n_values, c->type == TPQ_T_INT32);
 	} else if (c->type == TPQ_T_BOOLEAN) {
