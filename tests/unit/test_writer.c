@@ -918,6 +918,68 @@ TEST(dictionary_sorted)
 	}
 }
 
+static unsigned rnd32(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (unsigned)(*x >> 32);
+}
+
+/* A BYTE_ARRAY column with TPQ_COL_DELTA: DELTA_LENGTH_BYTE_ARRAY pages, no
+ * dictionary, smaller than PLAIN for same-length ids; values (empty, long,
+ * null) read back as put. */
+TEST(delta_length_byte_array)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "id", TPQ_OPTIONAL, TPQ_COL_DELTA);
+	tpq_schema_string(&s.schema, 0, "plain", TPQ_OPTIONAL, TPQ_COL_NO_DICT);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	small_open(&s, &opt);
+	const int rows = 30000;
+	char buf[300];
+	uint64_t x = 88172645463325252u;
+	for (int r = 0; r < rows; r++) {
+		int n;
+		if (r % 1000 == 1)
+			n = 0;
+		else if (r % 1000 == 2)
+			n = snprintf(buf, sizeof(buf), "%0250d", r);
+		else /* a random UUID, as CloudTrail's ids */
+			n = snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-a%03x-%04x%08x", rnd32(&x),
+				     rnd32(&x) & 0xffff, rnd32(&x) & 0xfff, rnd32(&x) & 0xfff,
+				     rnd32(&x) & 0xffff, rnd32(&x));
+		for (int c = 0; c < 2; c++) {
+			if (r % 13 == 4)
+				tpq_pw_put_null(s.w, c, 0, 0);
+			else
+				tpq_pw_put_bytes(s.w, c, 0, buf, (size_t)n);
+		}
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+	ASSERT_TRUE(!md->has_dictionary_page_offset);
+	ASSERT_TRUE(has_enc(md, TPQ_ENC_DELTA_LENGTH_BYTE_ARRAY) && !has_enc(md, TPQ_ENC_PLAIN));
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_DELTA_LENGTH_BYTE_ARRAY), 2);
+	ASSERT_TRUE(md->total_compressed_size < md_of(&s, 0, 1)->total_compressed_size);
+	struct tpq_pr_column a = {0}, b = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 0, 0, &a, &err), TPQ_OK);
+	ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 1, 0, &b, &err), TPQ_OK);
+	ASSERT_EQ(a.n_values, b.n_values);
+	ASSERT_EQ(a.n_values, (size_t)(rows - (rows + 8) / 13));
+	ASSERT_TRUE(a.n_values == b.n_values && a.offsets[a.n_values] == b.offsets[b.n_values] &&
+		    memcmp(a.offsets, b.offsets, (a.n_values + 1) * sizeof(size_t)) == 0 &&
+		    memcmp(a.bytes, b.bytes, a.offsets[a.n_values]) == 0);
+	ASSERT_MEM_EQ(a.def, b.def, (size_t)rows * sizeof(int16_t));
+	tpq_pr_column_release(&a);
+	tpq_pr_column_release(&b);
+	small_free(&s);
+}
+
 /* (e) Bloom filters: no false negatives, few false positives. */
 TEST(bloom)
 {
@@ -1133,6 +1195,7 @@ int main(void)
 	RUN(page_rows);
 	RUN(encodings);
 	RUN(dictionary_sorted);
+	RUN(delta_length_byte_array);
 	RUN(bloom);
 	RUN(bloom_distinct_count);
 	RUN(errors);
