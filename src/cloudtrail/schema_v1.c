@@ -87,8 +87,10 @@ const struct tpq_ct_field tpq_ct_fields[] = {
 	LEAF("requestParameters", "requestparameters", TPQ_CTK_JSON, 0),
 	LEAF("responseElements", "responseelements", TPQ_CTK_JSON, 0),
 	LEAF("additionalEventData", "additionaleventdata", TPQ_CTK_JSON, 0),
-	LEAF("requestID", "requestid", TPQ_CTK_STRING, TPQ_COL_BLOOM | TPQ_COL_NO_DICT),
-	LEAF("eventID", "eventid", TPQ_CTK_STRING, TPQ_COL_BLOOM | TPQ_COL_NO_DICT),
+	/* ids: nearly all distinct, most of one length: no dictionary, lengths
+	 * apart from the characters (DELTA_LENGTH_BYTE_ARRAY) */
+	LEAF("requestID", "requestid", TPQ_CTK_STRING, TPQ_COL_BLOOM | TPQ_COL_DELTA),
+	LEAF("eventID", "eventid", TPQ_CTK_STRING, TPQ_COL_BLOOM | TPQ_COL_DELTA),
 	GROUP("resources", "resources", TPQ_CTK_LIST, resource),
 	S("eventType", "eventtype"),
 	S("apiVersion", "apiversion"),

@@ -1317,7 +1317,8 @@ static enum tpq_status values_delta(struct col_reader *r, enum tpq_encoding enc,
 			k = (size_t)pre[i];
 			memmove(c->bytes + base, c->bytes + prev, k);
 		}
-		memcpy(c->bytes + base + k, src, (size_t)lens[i]);
+		if (lens[i]) /* bytes may still be NULL when every value so far is empty */
+			memcpy(c->bytes + base + k, src, (size_t)lens[i]);
 		src += lens[i];
 		c->offsets[++c->n_values] = base + k + (size_t)lens[i];
 	}

@@ -27,6 +27,10 @@
  * and uint32 entry points may choose different runs for the same values;
  * both decode to them.
  *
+ * The _runs entry points take a larger minimum run (a run to the end of
+ * the stream is RLE whatever its length): what the page writer uses, since
+ * ZSTD then compresses the pages better (see rle.h).
+ *
  *   pack8, w = 3, values 0..7:  acc after value k = sum(v_j << 3j, j <= k)
  *   -> 24 bits = 3 bytes 0x88 0xC6 0xFA (the example of Encodings.md)
  *
@@ -199,7 +203,8 @@ RLE_INLINE size_t run_end(const void *vals, size_t j, size_t n, uint32_t v, int 
 	return j;
 }
 
-RLE_INLINE void encode(struct tpq_buf *out, const void *vals, size_t n, int w, int u8)
+RLE_INLINE void encode(struct tpq_buf *out, const void *vals, size_t n, int w, int u8,
+			size_t min_run)
 {
 	if (out->err)
 		return;
@@ -228,7 +233,7 @@ RLE_INLINE void encode(struct tpq_buf *out, const void *vals, size_t n, int w, i
 		size_t run = j - i;
 		if (run >= 8) {
 			size_t pad = (8 - (i - lit) % 8) % 8;
-			if (run - pad >= 8) {
+			if (run - pad >= min_run || (j == n && run - pad >= 8)) {
 				if (i + pad > lit)
 					emit_packed(out, vals, lit, i + pad - lit, w, u8);
 				emit_rle(out, v & mask, run - pad, w);
@@ -243,7 +248,13 @@ RLE_INLINE void encode(struct tpq_buf *out, const void *vals, size_t n, int w, i
 
 void tpq_rle_encode(struct tpq_buf *out, const uint32_t *values, size_t n, int bit_width)
 {
-	encode(out, values, n, bit_width, 0);
+	encode(out, values, n, bit_width, 0, 8);
+}
+
+void tpq_rle_encode_runs(struct tpq_buf *out, const uint32_t *values, size_t n, int bit_width,
+			 size_t min_run)
+{
+	encode(out, values, n, bit_width, 0, min_run < 8 ? 8 : min_run);
 }
 
 /* --- the uint8 (levels) encoder ------------------------------------------ */
@@ -304,14 +315,14 @@ static void emit_packed_u8(struct tpq_buf *out, const uint8_t *x, size_t start, 
  * group lends its first values to the literals; in exchange noise costs no
  * per-value walk (levels of CloudTrail's optional fields change every row or
  * two). */
-static void encode_levels(struct tpq_buf *out, const uint8_t *x, size_t n, int w)
+static void encode_levels(struct tpq_buf *out, const uint8_t *x, size_t n, int w, size_t min_run)
 {
 	size_t lit = 0, i = 0;
 	while (n - i >= 8) {
 		uint64_t g = tpq_le64(x + i);
 		if (g == (uint64_t)x[i] * 0x0101010101010101u) {
 			size_t j = run_end(x, i + 8, n, x[i], 1), run = j - i;
-			if (run * (size_t)w >= 24 || j == n) {
+			if ((run * (size_t)w >= 24 && run >= min_run) || j == n) {
 				if (i > lit)
 					emit_packed_u8(out, x, lit, i - lit, w);
 				emit_rle(out, x[i] & width_mask(w), run, w);
@@ -325,14 +336,20 @@ static void encode_levels(struct tpq_buf *out, const uint8_t *x, size_t n, int w
 		emit_packed_u8(out, x, lit, n - lit, w);
 }
 
-void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width)
+void tpq_rle_encode_u8_runs(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width,
+			    size_t min_run)
 {
 	if (out->err)
 		return;
 	if (bit_width < 1 || bit_width > 8 || n == 0)
-		encode(out, values, n, bit_width, 1); /* width 0, wider than a byte, errors */
+		encode(out, values, n, bit_width, 1, 8); /* width 0, wider than a byte, errors */
 	else
-		encode_levels(out, values, n, bit_width);
+		encode_levels(out, values, n, bit_width, min_run);
+}
+
+void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width)
+{
+	tpq_rle_encode_u8_runs(out, values, n, bit_width, 0);
 }
 
 /* --- decoder ---------------------------------------------------------- */

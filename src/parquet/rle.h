@@ -31,6 +31,19 @@ void tpq_rle_encode(struct tpq_buf *out, const uint32_t *values, size_t n, int b
  * own way (see above): same values after decoding, not the same bytes. */
 void tpq_rle_encode_u8(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width);
 
+/* The same encodings with RLE runs only from min_run equal values on
+ * (tpq_rle_encode: 8, at least 8 is used; tpq_rle_encode_u8: whatever saves
+ * bytes, min_run 0), except that a run reaching the end is RLE whatever its
+ * length. Page bytes go through a general compressor, which does better
+ * with long bit-packed runs than with short runs between them: on a
+ * CloudTrail lake, data pages of dictionary columns were 1.6% smaller
+ * compressed with levels' runs of 64+ and 0.7% with indices' runs of 64+,
+ * though larger before compression. */
+void tpq_rle_encode_runs(struct tpq_buf *out, const uint32_t *values, size_t n, int bit_width,
+			 size_t min_run);
+void tpq_rle_encode_u8_runs(struct tpq_buf *out, const uint8_t *values, size_t n, int bit_width,
+			    size_t min_run);
+
 /* Decodes exactly n values from p[0..len) into values. Sets *used to the bytes
  * consumed (a final bit-packed group may hold padding values past n; the whole
  * group counts as used). Returns TPQ_ECORRUPT if the input ends early, a run

@@ -21,8 +21,10 @@ enum tpq_col_flags {
 	TPQ_COL_BLOOM = 1u << 0,    /* write a split-block Bloom filter per column chunk */
 	TPQ_COL_NO_DICT = 1u << 1,  /* never dictionary-encode this column */
 	TPQ_COL_NO_STATS = 1u << 2, /* no min/max statistics (null_count still written) */
-	TPQ_COL_DELTA = 1u << 3,    /* INT32/INT64: DELTA_BINARY_PACKED pages, no dictionary
-	                               (for sorted or slowly changing integers: timestamps) */
+	TPQ_COL_DELTA = 1u << 3,    /* INT32/INT64: DELTA_BINARY_PACKED pages (sorted or
+	                               slowly changing integers: timestamps); BYTE_ARRAY:
+	                               DELTA_LENGTH_BYTE_ARRAY (distinct same-length ids);
+	                               no dictionary */
 };
 
 struct tpq_schema_node {

@@ -188,7 +188,7 @@ static struct tn *gen_leaf(struct pcase *k, int parent, const char *name, enum t
 	if (rnd(10) == 0)
 		flags |= TPQ_COL_NO_STATS;
 	if (rnd(4) == 0)
-		flags |= TPQ_COL_DELTA; /* only INT32/INT64 leaves use it */
+		flags |= TPQ_COL_DELTA; /* INT32/INT64 and BYTE_ARRAY leaves use it */
 	switch (n->vt) {
 	case V_BOOL:
 		n->snode = tpq_schema_leaf(&k->schema, parent, name, rep, TPQ_T_BOOLEAN, NULL, flags);

@@ -427,6 +427,69 @@ TEST(decode_random_bytes)
 	ASSERT_EQ(bad, 0);
 }
 
+/* Counts the RLE runs of a hybrid stream of n values (bit-packed runs are
+ * skipped by their group count). */
+static size_t rle_runs(const uint8_t *p, size_t len, int w)
+{
+	size_t i = 0, runs = 0;
+	while (i < len) {
+		uint32_t h = 0;
+		for (int s = 0; i < len; s += 7) {
+			h |= (uint32_t)(p[i] & 0x7f) << s;
+			if (!(p[i++] & 0x80))
+				break;
+		}
+		if (h & 1) {
+			i += (h >> 1) * (size_t)w;
+		} else {
+			runs++;
+			i += ((size_t)w + 7) / 8;
+		}
+	}
+	return runs;
+}
+
+/* _runs: runs shorter than min_run stay bit-packed, a run reaching the end
+ * is RLE anyway; the values decode the same. */
+TEST(min_run)
+{
+	enum { N = 300 };
+	uint32_t v[N], got[N];
+	uint8_t v8[N];
+	/* noise, 40 equal, noise, 100 equal, noise, then 24 equal to the end */
+	for (int i = 0; i < N; i++)
+		v[i] = (uint32_t)(i * 7 % 5);
+	for (int i = 20; i < 60; i++)
+		v[i] = 4;
+	for (int i = 100; i < 200; i++)
+		v[i] = 1;
+	for (int i = N - 24; i < N; i++)
+		v[i] = 3;
+	for (int i = 0; i < N; i++)
+		v8[i] = (uint8_t)v[i];
+	struct {
+		size_t min_run, want_runs, want_runs_u8;
+	} cases[] = {{8, 3, 3}, {64, 2, 2}, {128, 1, 1}};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct tpq_buf b;
+		tpq_buf_init(&b);
+		tpq_rle_encode_runs(&b, v, N, 3, cases[k].min_run);
+		ASSERT_EQ(rle_runs(b.p, b.len, 3), cases[k].want_runs);
+		size_t used = 0;
+		ASSERT_EQ(tpq_rle_decode(b.p, b.len, 3, got, N, &used), TPQ_OK);
+		ASSERT_EQ(used, b.len);
+		ASSERT_MEM_EQ(got, v, sizeof(v));
+
+		tpq_buf_reset(&b);
+		tpq_rle_encode_u8_runs(&b, v8, N, 3, cases[k].min_run);
+		ASSERT_EQ(rle_runs(b.p, b.len, 3), cases[k].want_runs_u8);
+		ASSERT_EQ(tpq_rle_decode(b.p, b.len, 3, got, N, &used), TPQ_OK);
+		ASSERT_EQ(used, b.len);
+		ASSERT_MEM_EQ(got, v, sizeof(v));
+		tpq_buf_release(&b);
+	}
+}
+
 int main(void)
 {
 	RUN(bit_width);
@@ -442,5 +505,6 @@ int main(void)
 	RUN(decode_rejects_malformed);
 	RUN(decode_truncations);
 	RUN(decode_random_bytes);
+	RUN(min_run);
 	return harness_done();
 }

@@ -784,6 +784,202 @@ TEST(encodings)
 	small_free(&s);
 }
 
+/* The dictionary page of chunk (0, c): its PLAIN entries, checked to be in
+ * strictly ascending bytewise order (*sorted) and that the first is `first`
+ * when given. Returns the number of entries. */
+static size_t dict_entries(struct small *s, size_t c, bool *sorted, char *first, size_t first_cap)
+{
+	struct tpq_pr_column col = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column(s->pr, 0, c, TPQ_PR_PAGES_ONLY, &col, &err), TPQ_OK);
+	size_t n = 0;
+	*sorted = true;
+	for (size_t i = 0; i < col.n_pages; i++) {
+		const struct tpq_pr_page *pg = &col.pages[i];
+		if (pg->type != TPQ_PAGE_DICTIONARY)
+			continue;
+		uint8_t *u = malloc((size_t)pg->uncompressed_size + 1);
+		struct tpq_codec_ctx *cx = tpq_codec_ctx_new();
+		ASSERT_EQ(tpq_codec_decompress(cx, TPQ_CODEC_ZSTD,
+					       tpq_pr_data(s->pr) + pg->offset + pg->header_len,
+					       (size_t)pg->compressed_size, u,
+					       (size_t)pg->uncompressed_size, &err),
+			  TPQ_OK);
+		const uint8_t *prev = NULL;
+		size_t prev_len = 0;
+		for (size_t at = 0; at + 4 <= (size_t)pg->uncompressed_size; n++) {
+			size_t len = (size_t)le_int(u + at, 4);
+			const uint8_t *v = u + at + 4;
+			if (n == 0 && first) {
+				size_t k = len < first_cap - 1 ? len : first_cap - 1;
+				memcpy(first, v, k);
+				first[k] = 0;
+			}
+			if (prev && cmp_bytes(prev, prev_len, v, len) >= 0)
+				*sorted = false;
+			prev = v;
+			prev_len = len;
+			at += 4 + len;
+		}
+		ASSERT_EQ(n, (size_t)pg->num_values);
+		tpq_codec_ctx_free(cx);
+		free(u);
+	}
+	tpq_pr_column_release(&col);
+	return n;
+}
+
+/* A value of column "big": 3,000 distinct strings sharing long prefixes
+ * (ARN-like, so the sort must look past 8 and 16 bytes), some a prefix of
+ * another, one empty; put in a scrambled order. With `late`, rows from
+ * 25,000 on bring new values, which overflow the dictionary. */
+static int big_value(int r, bool late, char *buf, size_t cap)
+{
+	if (late && r >= 25000)
+		return snprintf(buf, cap, "late-%d", r);
+	unsigned k = (unsigned)r * 2654435761u % 3000u;
+	if (k == 7)
+		return 0;
+	if (k % 10 == 3)
+		return snprintf(buf, cap, "arn:aws:iam::123456789012:role/r%u", k / 10);
+	return snprintf(buf, cap, "arn:aws:iam::123456789012:role/r%u/session-%u", k / 10, k);
+}
+
+/* Large BYTE_ARRAY dictionaries are written sorted and their pages renumbered
+ * (several held pages, a fallback chunk); a small one keeps first-seen order;
+ * every value reads back as put. */
+TEST(dictionary_sorted)
+{
+	for (int fallback = 0; fallback < 2; fallback++) {
+		struct small s = {0};
+		tpq_schema_init(&s.schema);
+		tpq_schema_string(&s.schema, 0, "big", TPQ_OPTIONAL, 0);
+		tpq_schema_string(&s.schema, 0, "small", TPQ_REQUIRED, 0);
+		struct tpq_pw_options opt;
+		tpq_pw_options_init(&opt);
+		if (fallback)
+			opt.dict_max_bytes = 200000; /* passed in the second page */
+		small_open(&s, &opt);
+		const int rows = 50000;
+		char buf[96];
+		for (int r = 0; r < rows; r++) {
+			if (r % 17 == 5) {
+				tpq_pw_put_null(s.w, 0, 0, 0);
+			} else {
+				int n = big_value(r, fallback, buf, sizeof(buf));
+				tpq_pw_put_bytes(s.w, 0, 0, buf, (size_t)n);
+			}
+			const char *sv = r % 5 == 1 ? "alpha" : "zeta";
+			tpq_pw_put_bytes(s.w, 1, 0, sv, strlen(sv));
+			ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+		}
+		small_read(&s);
+		bool sorted;
+		char first[16];
+		size_t n = dict_entries(&s, 0, &sorted, NULL, 0);
+		ASSERT_TRUE(sorted);
+		if (fallback)
+			ASSERT_TRUE(n > 3000 && n < 10000);
+		else
+			ASSERT_EQ(n, 3000);
+		ASSERT_EQ(dict_entries(&s, 1, &sorted, first, sizeof(first)), 2);
+		ASSERT_STR_EQ(first, "zeta");
+		ASSERT_TRUE(!sorted);
+		const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+		ASSERT_TRUE(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_RLE_DICTIONARY) >= (fallback ? 2 : 3));
+		ASSERT_EQ(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_PLAIN) > 0, fallback);
+
+		struct tpq_pr_column col = {0};
+		struct tpq_error err = {0};
+		ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 0, 0, &col, &err), TPQ_OK);
+		size_t v = 0, bad = 0;
+		for (int r = 0; r < rows; r++) {
+			if (col.def[r] == 0) {
+				bad += r % 17 != 5;
+				continue;
+			}
+			int k = big_value(r, fallback, buf, sizeof(buf));
+			bad += v >= col.n_values ||
+			       !bytes_eq(col.bytes + col.offsets[v], col.offsets[v + 1] - col.offsets[v],
+					 buf, (size_t)k);
+			v++;
+		}
+		ASSERT_EQ(bad, 0);
+		ASSERT_EQ(v, col.n_values);
+		tpq_pr_column_release(&col);
+		ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 1, 0, &col, &err), TPQ_OK);
+		ASSERT_EQ(col.n_values, (size_t)rows);
+		ASSERT_TRUE(bytes_eq(col.bytes + col.offsets[0], col.offsets[1] - col.offsets[0],
+				     "zeta", 4));
+		ASSERT_TRUE(bytes_eq(col.bytes + col.offsets[1], col.offsets[2] - col.offsets[1],
+				     "alpha", 5));
+		tpq_pr_column_release(&col);
+		small_free(&s);
+	}
+}
+
+static unsigned rnd32(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (unsigned)(*x >> 32);
+}
+
+/* A BYTE_ARRAY column with TPQ_COL_DELTA: DELTA_LENGTH_BYTE_ARRAY pages, no
+ * dictionary, smaller than PLAIN for same-length ids; values (empty, long,
+ * null) read back as put. */
+TEST(delta_length_byte_array)
+{
+	struct small s = {0};
+	tpq_schema_init(&s.schema);
+	tpq_schema_string(&s.schema, 0, "id", TPQ_OPTIONAL, TPQ_COL_DELTA);
+	tpq_schema_string(&s.schema, 0, "plain", TPQ_OPTIONAL, TPQ_COL_NO_DICT);
+	struct tpq_pw_options opt;
+	tpq_pw_options_init(&opt);
+	small_open(&s, &opt);
+	const int rows = 30000;
+	char buf[300];
+	uint64_t x = 88172645463325252u;
+	for (int r = 0; r < rows; r++) {
+		int n;
+		if (r % 1000 == 1)
+			n = 0;
+		else if (r % 1000 == 2)
+			n = snprintf(buf, sizeof(buf), "%0250d", r);
+		else /* a random UUID, as CloudTrail's ids */
+			n = snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-a%03x-%04x%08x", rnd32(&x),
+				     rnd32(&x) & 0xffff, rnd32(&x) & 0xfff, rnd32(&x) & 0xfff,
+				     rnd32(&x) & 0xffff, rnd32(&x));
+		for (int c = 0; c < 2; c++) {
+			if (r % 13 == 4)
+				tpq_pw_put_null(s.w, c, 0, 0);
+			else
+				tpq_pw_put_bytes(s.w, c, 0, buf, (size_t)n);
+		}
+		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
+	}
+	small_read(&s);
+	const struct tpq_column_meta_data *md = md_of(&s, 0, 0);
+	ASSERT_TRUE(!md->has_dictionary_page_offset);
+	ASSERT_TRUE(has_enc(md, TPQ_ENC_DELTA_LENGTH_BYTE_ARRAY) && !has_enc(md, TPQ_ENC_PLAIN));
+	ASSERT_EQ(enc_stat(md, TPQ_PAGE_DATA, TPQ_ENC_DELTA_LENGTH_BYTE_ARRAY), 2);
+	ASSERT_TRUE(md->total_compressed_size < md_of(&s, 0, 1)->total_compressed_size);
+	struct tpq_pr_column a = {0}, b = {0};
+	struct tpq_error err = {0};
+	ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 0, 0, &a, &err), TPQ_OK);
+	ASSERT_EQ(tpq_pr_read_column(s.pr, 0, 1, 0, &b, &err), TPQ_OK);
+	ASSERT_EQ(a.n_values, b.n_values);
+	ASSERT_EQ(a.n_values, (size_t)(rows - (rows + 8) / 13));
+	ASSERT_TRUE(a.n_values == b.n_values && a.offsets[a.n_values] == b.offsets[b.n_values] &&
+		    memcmp(a.offsets, b.offsets, (a.n_values + 1) * sizeof(size_t)) == 0 &&
+		    memcmp(a.bytes, b.bytes, a.offsets[a.n_values]) == 0);
+	ASSERT_MEM_EQ(a.def, b.def, (size_t)rows * sizeof(int16_t));
+	tpq_pr_column_release(&a);
+	tpq_pr_column_release(&b);
+	small_free(&s);
+}
+
 /* (e) Bloom filters: no false negatives, few false positives. */
 TEST(bloom)
 {
@@ -998,6 +1194,8 @@ int main(void)
 	RUN(page_index);
 	RUN(page_rows);
 	RUN(encodings);
+	RUN(dictionary_sorted);
+	RUN(delta_length_byte_array);
 	RUN(bloom);
 	RUN(bloom_distinct_count);
 	RUN(errors);
