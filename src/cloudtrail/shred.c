@@ -61,6 +61,10 @@
 #define KEY_MAX 32 /* longest schema key, padded: keys are compared 8 bytes at a time */
 
 struct fdef {
+	/* the key and its closing quote, zero-padded: a raw key equals the
+	 * field's iff its bytes and the quote after them match kq[0..klen] */
+	uint8_t kq[48] __attribute__((aligned(16)));
+	uint16_t kqmask[3];    /* the bits of kq's three 16-byte pieces to compare */
 	const char *key;
 	uint8_t kpad[KEY_MAX]; /* the key, zero-padded */
 	uint8_t klen;
@@ -212,6 +216,13 @@ static int build_struct(struct tpq_ct_table *t, const struct tpq_ct_field *fs, s
 		fd->key = fs[i].key;
 		memset(fd->kpad, 0, sizeof(fd->kpad));
 		memcpy(fd->kpad, fs[i].key, klen);
+		memset(fd->kq, 0, sizeof(fd->kq));
+		memcpy(fd->kq, fs[i].key, klen);
+		fd->kq[klen] = '"';
+		for (size_t j = 0; j < 3; j++) {
+			size_t lo = 16 * j, cnt = klen + 1 > lo ? klen + 1 - lo : 0;
+			fd->kqmask[j] = (uint16_t)(cnt >= 16 ? 0xFFFFu : (1u << cnt) - 1);
+		}
 		fd->klen = (uint8_t)klen;
 		fd->kind = (uint8_t)fs[i].kind;
 		fd->node = node;
@@ -679,6 +690,29 @@ static inline bool key_eq(const uint8_t *k, const uint8_t *key, size_t n)
 	return diff == 0;
 }
 
+/* Does the key starting at k (just after its opening quote) end right after
+ * field g's key bytes? Then it is that key exactly: the schema keys hold no
+ * '"' or '\\', so the quote that follows cannot be escaped. Reads up to 48
+ * bytes from k (within the record's padding: k is before the record's end). */
+static inline bool key_is(const struct tpq_ct_shredder *sh, const uint8_t *k, const struct fdef *g)
+{
+#if TPQ__JSON_SSE2
+	if (sh->simd) {
+		for (unsigned j = 0; j < 3; j++) {
+			unsigned want = g->kqmask[j];
+			__m128i a = tpq__load128(k + 16 * j);
+			__m128i b = _mm_load_si128((const __m128i *)(const void *)(g->kq + 16 * j));
+			if (((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) & want) != want)
+				return false;
+			if (want != 0xFFFFu)
+				return true;
+		}
+		return true;
+	}
+#endif
+	return key_eq(k, g->kq, (size_t)g->klen + 1);
+}
+
 /* The field of struct def sd named by the raw key, or -1 (-2: no memory).
  * `guess` (field index + 1, 0: none) is tried first. */
 static inline int lookup(struct tpq_ct_shredder *sh, const struct sdef *sd, const uint8_t *k,
@@ -918,18 +952,27 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 	for (;;) {
 		if (p >= end || *p != '"')
 			return corrupt(sh, p, "expected a string key");
-		const uint8_t *k = p + 1;
+		const uint8_t *k = p + 1, *ke;
 		bool kesc = false;
-		const uint8_t *ke = str_close(sh, k, &kesc);
-		if (!ke)
-			return corrupt(sh, end, "unterminated string");
+		int f = -1;
+		/* the guess is tried on the raw bytes before the key's end is
+		 * known: a match gives both */
+		if (sd && *guess && key_is(sh, k, &f0[*guess - 1])) {
+			f = *guess - 1;
+			ke = k + f0[f].klen;
+		} else {
+			ke = str_close(sh, k, &kesc);
+			if (!ke)
+				return corrupt(sh, end, "unterminated string");
+		}
 		p = tpq__skip_ws(ke + 1, end);
 		if (p >= end || *p != ':')
 			return corrupt(sh, p, "expected ':'");
 		p = tpq__skip_ws(p + 1, end);
 		if (p >= end)
 			return corrupt(sh, end, "expected a value");
-		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc, *guess) : -1;
+		if (f < 0 && sd)
+			f = lookup(sh, sd, k, (size_t)(ke - k), kesc, 0);
 		if (f == -2)
 			return nomem(sh);
 		if (f >= 0) {

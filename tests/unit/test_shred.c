@@ -440,6 +440,62 @@ TEST(unmapped_key_order)
 	}
 }
 
+/* The key of the field guessed to come next is matched on the raw bytes and
+ * the quote after them, before the key's end is known: keys one byte short or
+ * long, or with an escape, must not pass for it, with or without the guess
+ * (primed by the record before), at lengths around the 16-byte pieces. */
+TEST(guessed_keys)
+{
+	static const char *keys[] = {"eventName", "sourceIPAddress", "responseElements",
+				     "requestParameters", "recipientAccountId",
+				     "additionalEventData", "vpcEndpointAccountId"};
+	char rec[256], want[256];
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = keys[i];
+		int n = (int)strlen(k);
+		for (int prime = 0; prime < 2; prime++) {
+			for (int v = 0; v < 4; v++) {
+				if (prime) {
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%s\":\"v\"}", k);
+					ASSERT_EQ(shred(rec), TPQ_OK);
+				}
+				want[0] = 0;
+				if (v == 0) { /* exact */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%s\":\"v\"}", k);
+				} else if (v == 1) { /* one byte short */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%.*s\":\"v\"}",
+						 n - 1, k);
+					snprintf(want, sizeof(want), "{\"/%.*s\":\"v\"}", n - 1, k);
+				} else if (v == 2) { /* one byte long */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%sx\":\"v\"}", k);
+					snprintf(want, sizeof(want), "{\"/%sx\":\"v\"}", k);
+				} else { /* the last byte escaped: the same key */
+					snprintf(rec, sizeof(rec),
+						 "{\"eventID\":\"i\",\"%.*s\\u%04x\":\"v\"}", n - 1, k,
+						 (unsigned)k[n - 1]);
+				}
+				ASSERT_EQ(shred(rec), TPQ_OK);
+				size_t len;
+				const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+				if (!want[0]) {
+					ASSERT_TRUE(u == NULL);
+				} else {
+					ASSERT_EQ(len, strlen(want));
+					ASSERT_TRUE(u && memcmp(u, want, len) == 0);
+				}
+			}
+		}
+	}
+	/* a key that has the guessed key's bytes, then an escaped quote */
+	ASSERT_EQ(shred("{\"eventID\":\"i\",\"eventName\":\"v\"}"), TPQ_OK);
+	ASSERT_EQ(shred("{\"eventID\":\"i\",\"eventName\\\"\":\"v\"}"), TPQ_OK);
+	size_t len;
+	const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+	const char *w = "{\"/eventName\\\"\":\"v\"}";
+	ASSERT_EQ(len, strlen(w));
+	ASSERT_TRUE(u && memcmp(u, w, len) == 0);
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -627,6 +683,7 @@ int main(void)
 		RUN(big_values);
 		RUN(unmapped_is_valid_json);
 		RUN(unmapped_key_order);
+		RUN(guessed_keys);
 		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
