@@ -82,6 +82,11 @@ struct fdef {
 struct sdef {
 	uint16_t first, n;      /* fields t->f[first .. first + n) */
 	uint8_t lut[LUT_SIZE];  /* key hash -> field index + 1, linear probing */
+	/* The fields' leaves are consecutive columns from first_leaf on, and
+	 * every field has the same max_def (all are OPTIONAL): absent fields
+	 * between two present ones are one run of null columns at def null_def
+	 * (checked when the table is built). */
+	int first_leaf, null_def;
 };
 
 struct tpq_ct_table {
@@ -114,6 +119,7 @@ struct slot {
 struct frame {
 	uint32_t sd;       /* struct def, or MAP_SD */
 	uint32_t slot0;
+	uint32_t seen;     /* bit i: field i's key occurred (struct defs have < 32 fields) */
 	int32_t head, tail; /* keyed entries in first-occurrence order */
 };
 
@@ -278,6 +284,14 @@ static int build_struct(struct tpq_ct_table *t, const struct tpq_ct_field *fs, s
 			h = (h + 1) & (LUT_SIZE - 1);
 		sd->lut[h] = (uint8_t)(i + 1);
 	}
+	/* the shape emit_struct relies on */
+	const struct fdef *f0 = &t->f[sd->first];
+	sd->first_leaf = n ? f0[0].first_leaf : 0;
+	sd->null_def = n ? f0[0].def - 1 : 0;
+	for (size_t i = 1; i < n; i++)
+		if (f0[i].def != f0[0].def ||
+		    f0[i].first_leaf != f0[i - 1].first_leaf + f0[i - 1].n_leaves)
+			return -1;
 	return sdi;
 }
 
@@ -577,6 +591,7 @@ static int32_t new_frame(struct tpq_ct_shredder *sh, uint32_t sd)
 	struct frame *f = &sh->frames[sh->n_frames];
 	f->sd = sd;
 	f->slot0 = (uint32_t)sh->n_slots;
+	f->seen = 0;
 	f->head = f->tail = -1;
 	sh->n_slots += ns;
 	return (int32_t)sh->n_frames++;
@@ -946,6 +961,7 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 	const struct sdef *sd = sdi == MAP_SD ? NULL : &sh->t->sd[sdi];
 	const struct fdef *f0 = sd ? &sh->t->f[sd->first] : NULL;
 	uint8_t *guess = sd ? &sh->guess_first[sdi] : NULL;
+	uint32_t seen = 0; /* frame fi's, stored when the object closes */
 	p = tpq__skip_ws(p + 1, end);
 	if (p < end && *p == '}')
 		return p + 1;
@@ -978,6 +994,7 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 		if (f >= 0) {
 			*guess = (uint8_t)(f + 1);
 			guess = &sh->guess_next[sd->first + f];
+			seen |= UINT32_C(1) << f;
 			p = parse_field(sh, &f0[f], sh->frames[fi].slot0 + (size_t)f, p);
 		} else
 			p = parse_keyed(sh, fi, k, (size_t)(ke - k), kesc, p, sd == NULL);
@@ -988,8 +1005,10 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 			p = tpq__skip_ws(p + 1, end);
 			continue;
 		}
-		if (p < end && *p == '}')
+		if (p < end && *p == '}') {
+			sh->frames[fi].seen = seen;
 			return p + 1;
+		}
 		return corrupt(sh, p, "expected ',' or '}'");
 	}
 }
@@ -1233,103 +1252,103 @@ static void put_string(struct tpq_ct_shredder *sh, struct tpq_pw *w, int col, in
 		tpq_pw_put_bytes(w, col, rep, sh->rec + off + 1, len - 2);
 }
 
-/* A run of absent sibling fields: their leaves are consecutive columns and
- * all take the parent's definition level (each field is OPTIONAL), so the
- * run is one put however many fields and subtrees it spans. CloudTrail
- * records leave most fields out, often side by side. */
-struct null_run {
-	int first, n, def;
-};
-
-static void run_flush(struct tpq_pw *w, struct null_run *r, int rep)
+/* Absent fields (or null, or of the wrong JSON type) between two present
+ * ones: their leaves are consecutive columns at the parent's definition level
+ * (each field is OPTIONAL; sdef), so the run is one put however many fields
+ * and subtrees it spans. CloudTrail records leave most fields out, often side
+ * by side. */
+static inline void put_null_run(struct tpq_pw *w, int first, int n, int def, int rep)
 {
-	if (r->n == 1)
-		tpq_pw_put_null(w, r->first, r->def, rep);
-	else if (r->n > 1)
-		tpq_pw_put_null_cols(w, r->first, r->n, r->def, rep);
-	r->n = 0;
+	if (n == 1)
+		tpq_pw_put_null(w, first, def, rep);
+	else if (n > 1)
+		tpq_pw_put_null_cols(w, first, n, def, rep);
 }
 
-/* Field fd is absent (or null, or of the wrong JSON type). */
-static inline void run_add(struct tpq_pw *w, struct null_run *r, const struct fdef *fd, int rep)
+static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi, int rep);
+
+/* A present field's value(s). */
+static inline void emit_field(struct tpq_ct_shredder *sh, struct tpq_pw *w, const struct fdef *fd,
+			      const struct slot *s, int rep)
 {
-	if (r->n && fd->first_leaf != r->first + r->n)
-		run_flush(w, r, rep);
-	if (!r->n) {
-		r->first = fd->first_leaf;
-		r->def = fd->def - 1;
+	switch (fd->kind) {
+	case TPQ_CTK_STRING:
+		put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
+		break;
+	case TPQ_CTK_JSON:
+		tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
+		break;
+	case TPQ_CTK_BOOL:
+		tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
+		break;
+	case TPQ_CTK_TIMESTAMP:
+		tpq_pw_put_i64(w, fd->col, rep, s->ms);
+		break;
+	case TPQ_CTK_STRUCT:
+		emit_struct(sh, w, (int32_t)s->a, rep);
+		break;
+	case TPQ_CTK_LIST:
+		if (s->b == 0) {
+			tpq_pw_put_null_node(w, fd->node, fd->def, rep);
+		} else {
+			int r = rep;
+			for (int32_t ei = (int32_t)s->a; ei >= 0; ei = sh->elems[ei].next) {
+				const struct elem *e = &sh->elems[ei];
+				if (e->jt == JT_OBJ)
+					emit_struct(sh, w, e->frame, r);
+				else
+					tpq_pw_put_null_node(w, fd->elem_node, fd->edef - 1, r);
+				r = fd->rrep;
+			}
+		}
+		break;
+	case TPQ_CTK_MAP: {
+		int r = rep;
+		size_t n = 0;
+		for (int32_t ei = sh->frames[s->a].head; ei >= 0; ei = sh->ents[ei].next) {
+			const struct ent *e = &sh->ents[ei];
+			if (e->kfl & SF_LONE)
+				continue;
+			n++;
+			tpq_pw_put_bytes(w, fd->col, r, ent_key(sh, e), e->kdlen);
+			if (e->vjt == JT_STR && !(e->vfl & SF_LONE))
+				put_string(sh, w, fd->col2, r, e->voff, e->vlen, e->vfl, e->sdoff,
+					   e->sdlen);
+			else
+				tpq_pw_put_null(w, fd->col2, fd->rdef, r);
+			r = fd->rrep;
+		}
+		if (n == 0) /* an empty map */
+			tpq_pw_put_null_node(w, fd->node, fd->def, rep);
+		break;
 	}
-	r->n += fd->n_leaves;
+	}
 }
 
+/* Only the fields whose key occurred are visited (the frame's bit mask); the
+ * columns between the present ones are put as runs of nulls, exactly as a
+ * walk over every field would put them. */
 static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi, int rep)
 {
 	const struct tpq_ct_table *t = sh->t;
-	const struct sdef *sd = &t->sd[sh->frames[fi].sd];
-	const struct slot *slots = &sh->slots[sh->frames[fi].slot0];
-	struct null_run run = {0, 0, 0};
-	for (unsigned i = 0; i < sd->n; i++) {
-		const struct fdef *fd = &t->f[sd->first + i];
-		const struct slot *s = &slots[i];
-		if (!(s->fl & SF_PRESENT)) {
-			run_add(w, &run, fd, rep);
-			continue;
-		}
-		run_flush(w, &run, rep);
-		switch (fd->kind) {
-		case TPQ_CTK_STRING:
-			put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
-			break;
-		case TPQ_CTK_JSON:
-			tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
-			break;
-		case TPQ_CTK_BOOL:
-			tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
-			break;
-		case TPQ_CTK_TIMESTAMP:
-			tpq_pw_put_i64(w, fd->col, rep, s->ms);
-			break;
-		case TPQ_CTK_STRUCT:
-			emit_struct(sh, w, (int32_t)s->a, rep);
-			break;
-		case TPQ_CTK_LIST:
-			if (s->b == 0) {
-				tpq_pw_put_null_node(w, fd->node, fd->def, rep);
-			} else {
-				int r = rep;
-				for (int32_t ei = (int32_t)s->a; ei >= 0; ei = sh->elems[ei].next) {
-					const struct elem *e = &sh->elems[ei];
-					if (e->jt == JT_OBJ)
-						emit_struct(sh, w, e->frame, r);
-					else
-						tpq_pw_put_null_node(w, fd->elem_node, fd->edef - 1, r);
-					r = fd->rrep;
-				}
-			}
-			break;
-		case TPQ_CTK_MAP: {
-			int r = rep;
-			size_t n = 0;
-			for (int32_t ei = sh->frames[s->a].head; ei >= 0; ei = sh->ents[ei].next) {
-				const struct ent *e = &sh->ents[ei];
-				if (e->kfl & SF_LONE)
-					continue;
-				n++;
-				tpq_pw_put_bytes(w, fd->col, r, ent_key(sh, e), e->kdlen);
-				if (e->vjt == JT_STR && !(e->vfl & SF_LONE))
-					put_string(sh, w, fd->col2, r, e->voff, e->vlen, e->vfl, e->sdoff,
-						   e->sdlen);
-				else
-					tpq_pw_put_null(w, fd->col2, fd->rdef, r);
-				r = fd->rrep;
-			}
-			if (n == 0) /* an empty map */
-				tpq_pw_put_null_node(w, fd->node, fd->def, rep);
-			break;
-		}
-		}
+	const struct frame *fr = &sh->frames[fi];
+	const struct sdef *sd = &t->sd[fr->sd];
+	const struct fdef *f0 = &t->f[sd->first];
+	const struct slot *slots = &sh->slots[fr->slot0];
+	int next = sd->first_leaf;
+	for (uint32_t m = fr->seen; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		const struct fdef *fd = &f0[i];
+		if (!(slots[i].fl & SF_PRESENT))
+			continue; /* null, or of the wrong type: part of the run */
+		put_null_run(w, next, fd->first_leaf - next, sd->null_def, rep);
+		emit_field(sh, w, fd, &slots[i], rep);
+		next = fd->first_leaf + fd->n_leaves;
 	}
-	run_flush(w, &run, rep);
+	if (sd->n) {
+		const struct fdef *last = &f0[sd->n - 1];
+		put_null_run(w, next, last->first_leaf + last->n_leaves - next, sd->null_def, rep);
+	}
 }
 
 enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const uint8_t *rec,

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "cloudtrail/records.h"
+#include "cloudtrail/schema_v1.h"
 #include "cloudtrail/shred.h"
 #include "fake_pw.h"
 #include "harness.h"
@@ -496,6 +497,108 @@ TEST(guessed_keys)
 	ASSERT_TRUE(u && memcmp(u, w, len) == 0);
 }
 
+/* The row of the last record shredded, without the unmapped column when
+ * `um` is false, as text. */
+static void row_text(char *out, size_t cap, bool um)
+{
+	int uc = tpq_ct_table_unmapped_col(T);
+	size_t o = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < W->n && o + 64 < cap; i++) {
+		const struct fake_put *e = &W->v[i];
+		if (!um && e->col == uc)
+			continue;
+		o += (size_t)snprintf(out + o, cap - o, "%d/%d/%d/%d/%lld/", e->col, e->def, e->rep,
+				      (int)e->type, (long long)e->i);
+		if (e->type == FAKE_BYTES && o + e->len + 2 < cap) {
+			memcpy(out + o, W->arena + e->off, e->len);
+			o += e->len;
+		}
+		out[o++] = ';';
+		out[o] = 0;
+	}
+}
+
+static const char *good_value(enum tpq_ct_kind k)
+{
+	switch (k) {
+	case TPQ_CTK_STRING: return "\"s\"";
+	case TPQ_CTK_JSON: return "[1]";
+	case TPQ_CTK_BOOL: return "true";
+	case TPQ_CTK_TIMESTAMP: return "\"2020-01-02T03:04:05Z\"";
+	case TPQ_CTK_STRUCT: return "{}";
+	case TPQ_CTK_LIST: return "[{}]";
+	case TPQ_CTK_MAP: return "{\"k\":\"v\"}";
+	}
+	return "null";
+}
+
+/* shred(fmt with the field spliced in as "<key>":<v1>[,"<key>":<v2>]) */
+static void shred_kv(const char *pre, const char *post, const char *key, const char *v1,
+		     const char *v2)
+{
+	char rec[512];
+	if (v2)
+		snprintf(rec, sizeof(rec), "%s\"%s\":%s,\"%s\":%s%s", pre, key, v1, key, v2, post);
+	else if (v1)
+		snprintf(rec, sizeof(rec), "%s\"%s\":%s%s", pre, key, v1, post);
+	else
+		snprintf(rec, sizeof(rec), "%s%s", pre, post);
+	ASSERT_EQ(shred(rec), TPQ_OK);
+}
+
+/* A field whose key occurs with null, with a value of the wrong type, or
+ * with a value taken back by a repeated key puts exactly what an absent
+ * field puts (emit visits only the fields whose key occurred and must count
+ * the others into the null runs); every top-level field and every field one
+ * struct down, between a present neighbour before and after. */
+TEST(null_wrong_and_repeated_fields_put_absence)
+{
+	static char a[1 << 15], b[1 << 15];
+	for (size_t i = 0; i < tpq_ct_n_fields; i++) {
+		const struct tpq_ct_field *top = &tpq_ct_fields[i];
+		size_t nsub = top->kind == TPQ_CTK_STRUCT ? top->n_children : 0;
+		for (size_t j = 0; j <= nsub; j++) {
+			const struct tpq_ct_field *f = j ? &top->children[j - 1] : top;
+			char pre[128], post[128];
+			/* present neighbours, never the field itself */
+			bool own = !j && (!strcmp(f->key, "eventName") || !strcmp(f->key, "eventID"));
+			const char *n1 = own ? "awsRegion" : "eventName", *n2 = own ? "eventType" : "eventID";
+			if (j) {
+				snprintf(pre, sizeof(pre), "{\"%s\":\"n\",\"%s\":{\"zz\":1,", n1, top->key);
+				snprintf(post, sizeof(post), ",\"zy\":2},\"%s\":\"i\"}", n2);
+			} else {
+				snprintf(pre, sizeof(pre), "{\"%s\":\"n\",", n1);
+				snprintf(post, sizeof(post), ",\"%s\":\"i\"}", n2);
+			}
+			const char *good = good_value(f->kind);
+			/* absent: with the neighbours only ("zz"/"zy" go to unmapped) */
+			char pre2[128];
+			snprintf(pre2, sizeof(pre2), "%.*s", (int)strlen(pre) - 1, pre);
+			shred_kv(pre2, post, f->key, NULL, NULL);
+			row_text(a, sizeof(a), false);
+			shred_kv(pre, post, f->key, "null", NULL);
+			row_text(b, sizeof(b), false);
+			ASSERT_STR_EQ(b, a);
+			shred_kv(pre, post, f->key, good, "null");
+			row_text(b, sizeof(b), false);
+			ASSERT_STR_EQ(b, a);
+			if (f->kind != TPQ_CTK_JSON) {
+				shred_kv(pre, post, f->key, f->kind == TPQ_CTK_STRING ? "7" : "\"w\"",
+					 NULL);
+				row_text(b, sizeof(b), false);
+				ASSERT_STR_EQ(b, a);
+			}
+			/* and the other way round: null, then the value */
+			shred_kv(pre, post, f->key, good, NULL);
+			row_text(a, sizeof(a), true);
+			shred_kv(pre, post, f->key, "null", good);
+			row_text(b, sizeof(b), true);
+			ASSERT_STR_EQ(b, a);
+		}
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -684,6 +787,7 @@ int main(void)
 		RUN(unmapped_is_valid_json);
 		RUN(unmapped_key_order);
 		RUN(guessed_keys);
+		RUN(null_wrong_and_repeated_fields_put_absence);
 		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
