@@ -439,10 +439,16 @@ str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 	for (;;) {
 		if (p >= end)
 			return NULL;
-		p = tpq__scan_qb(p, end, sh->simd);
+		bool quote = false;
+#if TPQ__JSON_SSE2
+		if (sh->simd)
+			p = tpq__scan_strq_sse2(p, end, false, &quote);
+		else
+#endif
+			p = tpq__scan_qb_swar(p, end);
 		if (p >= end)
 			return NULL;
-		if (*p == '"')
+		if (sh->simd ? quote : *p == '"')
 			return p;
 		*esc = true;
 		p += 2;

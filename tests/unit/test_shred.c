@@ -599,6 +599,31 @@ TEST(null_wrong_and_repeated_fields_put_absence)
 	}
 }
 
+/* String values whose closing quote, or an escaped quote or backslash just
+ * before it, falls at every offset of the 16-byte scans: the scan tells the
+ * closing quote from the first escape by its masks. */
+TEST(string_ends_at_every_offset)
+{
+	char rec[256], want[128];
+	for (int n = 0; n < 40; n++) {
+		for (int kind = 0; kind < 3; kind++) {
+			static const char *tails[] = {"", "\\\"", "\\\\"};
+			static const char *dtails[] = {"", "\"", "\\"};
+			snprintf(rec, sizeof(rec), "{\"eventName\":\"%.*s%s\",\"eventID\":\"i\"}", n,
+				 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", tails[kind]);
+			snprintf(want, sizeof(want), "%.*s%s", n,
+				 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtails[kind]);
+			ASSERT_EQ(shred(rec), TPQ_OK);
+			size_t len;
+			const uint8_t *v = fake_pw_bytes(W, fake_col(S, "eventname"), &len);
+			ASSERT_EQ(len, strlen(want));
+			ASSERT_TRUE(v && memcmp(v, want, len) == 0);
+			v = fake_pw_bytes(W, fake_col(S, "eventid"), &len);
+			ASSERT_TRUE(v && len == 1 && v[0] == 'i');
+		}
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -787,6 +812,7 @@ int main(void)
 		RUN(unmapped_is_valid_json);
 		RUN(unmapped_key_order);
 		RUN(guessed_keys);
+		RUN(string_ends_at_every_offset);
 		RUN(null_wrong_and_repeated_fields_put_absence);
 		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
