@@ -1001,7 +1001,26 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 			*guess = (uint8_t)(f + 1);
 			guess = &sh->guess_next[sd->first + f];
 			seen |= UINT32_C(1) << f;
-			p = parse_field(sh, &f0[f], sh->frames[fi].slot0 + (size_t)f, p);
+			size_t si = sh->frames[fi].slot0 + (size_t)f;
+			const uint8_t *q;
+			bool esc = false;
+			if (f0[f].kind == TPQ_CTK_STRING && *p == '"' &&
+			    (q = str_close(sh, p + 1, &esc)) != NULL && !esc) {
+				/* the most common value, a string column's plain string,
+				 * as parse_field would store it */
+				struct slot *d = &sh->slots[si];
+				uint32_t seq = d->jt == JT_NONE ? sh->seq++ : d->seq;
+				d->off = (uint32_t)(p - sh->rec);
+				d->len = (uint32_t)(q + 1 - p);
+				d->jt = JT_STR;
+				d->fl = SF_PRESENT;
+				d->a = d->b = 0;
+				d->seq = seq;
+				d->ms = 0;
+				p = q + 1;
+			} else {
+				p = parse_field(sh, &f0[f], si, p);
+			}
 		} else
 			p = parse_keyed(sh, fi, k, (size_t)(ke - k), kesc, p, sd == NULL);
 		if (!p)
