@@ -624,6 +624,37 @@ TEST(string_ends_at_every_offset)
 	}
 }
 
+/* JSON-text values crossed 64 bytes a step: escaped quotes and backslashes
+ * (and brackets inside strings) at every offset of a block, straddling its
+ * edge too; the value must come out whole and the next key be found. */
+TEST(json_text_escapes_at_block_edges)
+{
+	static const char *pats[] = {"\\\"", "\\\\", "\\\\\\\"", "\\\\\\\\", "\\u005c", "\\\"\\\""};
+	static char val[512], rec[1024];
+	for (size_t k = 0; k < sizeof(pats) / sizeof(pats[0]); k++) {
+		for (int n = 0; n < 140; n++) {
+			snprintf(val, sizeof(val), "{\"a\":\"%.*s%s}]\",\"b\":[{\"c\":\"]\\\\\"}]}", n,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				 pats[k]);
+			uint8_t *pv = padded(val, strlen(val));
+			ASSERT_EQ(tpq_json_validate(pv, strlen(val), NULL), TPQ_OK);
+			free(pv);
+			for (int lead = 0; lead < 2; lead++) {
+				snprintf(rec, sizeof(rec), "{%s\"requestParameters\":%s,\"eventID\":\"i\"}",
+					 lead ? "\"eventName\":\"e\"," : "", val);
+				ASSERT_EQ(shred(rec), TPQ_OK);
+				size_t len;
+				const uint8_t *v = fake_pw_bytes(W, fake_col(S, "requestparameters"), &len);
+				ASSERT_EQ(len, strlen(val));
+				ASSERT_TRUE(v && memcmp(v, val, len) == 0);
+				v = fake_pw_bytes(W, fake_col(S, "eventid"), &len);
+				ASSERT_TRUE(v && len == 1 && v[0] == 'i');
+			}
+		}
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -813,6 +844,7 @@ int main(void)
 		RUN(unmapped_key_order);
 		RUN(guessed_keys);
 		RUN(string_ends_at_every_offset);
+		RUN(json_text_escapes_at_block_edges);
 		RUN(null_wrong_and_repeated_fields_put_absence);
 		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
