@@ -60,6 +60,11 @@ void tpq_pw_put_bool(struct tpq_pw *w, int col, int rep, bool v)
 	w->puts += v | 1;
 }
 
+void tpq_pw_put_null_cols(struct tpq_pw *w, int first_col, int n_cols, int def, int rep)
+{
+	w->puts += (uint64_t)(first_col + n_cols + def + rep) | 1;
+}
+
 void tpq_pw_put_null_node(struct tpq_pw *w, int node, int def, int rep)
 {
 	w->puts += (uint64_t)node | 1;

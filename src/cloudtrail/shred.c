@@ -61,6 +61,10 @@
 #define KEY_MAX 32 /* longest schema key, padded: keys are compared 8 bytes at a time */
 
 struct fdef {
+	/* the key and its closing quote, zero-padded: a raw key equals the
+	 * field's iff its bytes and the quote after them match kq[0..klen] */
+	uint8_t kq[48] __attribute__((aligned(16)));
+	uint16_t kqmask[3];    /* the bits of kq's three 16-byte pieces to compare */
 	const char *key;
 	uint8_t kpad[KEY_MAX]; /* the key, zero-padded */
 	uint8_t klen;
@@ -78,6 +82,11 @@ struct fdef {
 struct sdef {
 	uint16_t first, n;      /* fields t->f[first .. first + n) */
 	uint8_t lut[LUT_SIZE];  /* key hash -> field index + 1, linear probing */
+	/* The fields' leaves are consecutive columns from first_leaf on, and
+	 * every field has the same max_def (all are OPTIONAL): absent fields
+	 * between two present ones are one run of null columns at def null_def
+	 * (checked when the table is built). */
+	int first_leaf, null_def;
 };
 
 struct tpq_ct_table {
@@ -110,6 +119,7 @@ struct slot {
 struct frame {
 	uint32_t sd;       /* struct def, or MAP_SD */
 	uint32_t slot0;
+	uint32_t seen;     /* bit i: field i's key occurred (struct defs have < 32 fields) */
 	int32_t head, tail; /* keyed entries in first-occurrence order */
 };
 
@@ -212,6 +222,13 @@ static int build_struct(struct tpq_ct_table *t, const struct tpq_ct_field *fs, s
 		fd->key = fs[i].key;
 		memset(fd->kpad, 0, sizeof(fd->kpad));
 		memcpy(fd->kpad, fs[i].key, klen);
+		memset(fd->kq, 0, sizeof(fd->kq));
+		memcpy(fd->kq, fs[i].key, klen);
+		fd->kq[klen] = '"';
+		for (size_t j = 0; j < 3; j++) {
+			size_t lo = 16 * j, cnt = klen + 1 > lo ? klen + 1 - lo : 0;
+			fd->kqmask[j] = (uint16_t)(cnt >= 16 ? 0xFFFFu : (1u << cnt) - 1);
+		}
 		fd->klen = (uint8_t)klen;
 		fd->kind = (uint8_t)fs[i].kind;
 		fd->node = node;
@@ -267,6 +284,14 @@ static int build_struct(struct tpq_ct_table *t, const struct tpq_ct_field *fs, s
 			h = (h + 1) & (LUT_SIZE - 1);
 		sd->lut[h] = (uint8_t)(i + 1);
 	}
+	/* the shape emit_struct relies on */
+	const struct fdef *f0 = &t->f[sd->first];
+	sd->first_leaf = n ? f0[0].first_leaf : 0;
+	sd->null_def = n ? f0[0].def - 1 : 0;
+	for (size_t i = 1; i < n; i++)
+		if (f0[i].def != f0[0].def ||
+		    f0[i].first_leaf != f0[i - 1].first_leaf + f0[i - 1].n_leaves)
+			return -1;
 	return sdi;
 }
 
@@ -414,10 +439,16 @@ str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 	for (;;) {
 		if (p >= end)
 			return NULL;
-		p = tpq__scan_qb(p, end, sh->simd);
+		bool quote = false;
+#if TPQ__JSON_SSE2
+		if (sh->simd)
+			p = tpq__scan_strq_sse2(p, end, false, &quote);
+		else
+#endif
+			p = tpq__scan_qb_swar(p, end);
 		if (p >= end)
 			return NULL;
-		if (*p == '"')
+		if (sh->simd ? quote : *p == '"')
 			return p;
 		*esc = true;
 		p += 2;
@@ -426,19 +457,22 @@ str_close(const struct tpq_ct_shredder *sh, const uint8_t *p, bool *esc)
 
 #if TPQ__JSON_SSE2
 /* Bit i of the result: the parity of x's set bits at positions 0..i. */
-static inline unsigned prefix_xor16(unsigned x)
+static inline uint64_t prefix_xor64(uint64_t x)
 {
 	x ^= x << 1;
 	x ^= x << 2;
 	x ^= x << 4;
 	x ^= x << 8;
-	return x & 0xFFFFu;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
 }
 
-/* skip_container, 16 bytes a step: masks of quotes and brackets, the inside
- * of strings from the quotes' running parity (carried from block to block),
- * and only the brackets outside strings are counted. A block with a
- * backslash is crossed byte by byte (escapes are rare in JSON text).
+/* skip_container, 64 bytes a step (four 16-byte pieces): masks of quotes
+ * and brackets, the inside of strings from the quotes' running parity
+ * (carried from block to block), and only the brackets outside strings are
+ * counted. Escaped quotes come out of the quote mask first (a loop over the
+ * backslashes, which are rare).
  *
  *   bytes     {"a":"}",[1]}
  *   quotes    .1.1.1.1......   inside = prefix_xor(quotes): .11.11.......
@@ -450,47 +484,49 @@ static const uint8_t *skip_container_sse2(struct tpq_ct_shredder *sh, const uint
 	const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
 	const __m128i vlc = _mm_set1_epi8(0x20), vo = _mm_set1_epi8('{'), vc = _mm_set1_epi8('}');
 	size_t depth = 0;
-	unsigned in_str = 0; /* 0xFFFF: the block starts inside a string */
+	uint64_t in_str = 0; /* all ones: the block starts inside a string */
+	uint64_t esc = 0;    /* 1: the block's first byte is escaped */
 	while (p < end) {
 		size_t avail = (size_t)(end - p);
-		unsigned valid = avail >= 16 ? 0xFFFFu : (1u << avail) - 1;
-		__m128i v = tpq__load128(p);
-		unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) & valid;
-		if (mb) {
-			const uint8_t *stop = p + (avail < 16 ? avail : 16);
-			bool s_in = in_str != 0;
-			for (; p < stop; p++) {
-				uint8_t ch = *p;
-				if (s_in) {
-					if (ch == '\\')
-						p++; /* the escaped byte (maybe the next block's) */
-					else if (ch == '"')
-						s_in = false;
-				} else if (ch == '"') {
-					s_in = true;
-				} else if ((ch | 0x20) == '{') {
-					depth++;
-				} else if ((ch | 0x20) == '}' && --depth == 0) {
-					return p + 1;
-				}
-			}
-			in_str = s_in ? 0xFFFFu : 0;
-			continue;
+		uint64_t valid = avail >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << avail) - 1;
+		uint64_t mq = 0, mb = 0, mo = 0, mc = 0;
+		for (unsigned k = 0; k < 4; k++) {
+			__m128i v = tpq__load128(p + 16 * k);
+			__m128i y = _mm_or_si128(v, vlc); /* '[' -> '{', ']' -> '}' */
+			unsigned sh_ = 16 * k;
+			mq |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)) << sh_;
+			mb |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vb)) << sh_;
+			mo |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vo)) << sh_;
+			mc |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vc)) << sh_;
 		}
-		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)) & valid;
-		__m128i y = _mm_or_si128(v, vlc);
-		unsigned mo = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vo)) & valid;
-		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, vc)) & valid;
-		unsigned inside = prefix_xor16(mq) ^ in_str;
-		for (unsigned br = (mo | mc) & ~inside; br; br &= br - 1) {
-			unsigned i = (unsigned)__builtin_ctz(br);
+		mb &= valid;
+		if (mb | esc) {
+			/* left to right, an unescaped backslash escapes the next byte
+			 * (bit 63's: the next block's first); escaped quotes do not
+			 * count (escaped brackets are inside strings anyway) */
+			uint64_t escd = esc, todo = mb & ~esc;
+			esc = 0;
+			while (todo) {
+				unsigned i = (unsigned)__builtin_ctzll(todo);
+				if (i == 63) {
+					esc = 1;
+					break;
+				}
+				escd |= UINT64_C(2) << i;
+				todo &= ~((UINT64_C(4) << i) - 1); /* i == 62: all bits */
+			}
+			mq &= ~escd;
+		}
+		uint64_t inside = prefix_xor64(mq & valid) ^ in_str;
+		for (uint64_t br = (mo | mc) & valid & ~inside; br; br &= br - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(br);
 			if (mo >> i & 1)
 				depth++;
 			else if (--depth == 0)
 				return p + i + 1;
 		}
-		in_str = inside & 0x8000u ? 0xFFFFu : 0;
-		p += 16;
+		in_str = (uint64_t)((int64_t)inside >> 63);
+		p += 64;
 	}
 	return corrupt(sh, end, in_str ? "unterminated string" : "unterminated object or array");
 }
@@ -566,6 +602,7 @@ static int32_t new_frame(struct tpq_ct_shredder *sh, uint32_t sd)
 	struct frame *f = &sh->frames[sh->n_frames];
 	f->sd = sd;
 	f->slot0 = (uint32_t)sh->n_slots;
+	f->seen = 0;
 	f->head = f->tail = -1;
 	sh->n_slots += ns;
 	return (int32_t)sh->n_frames++;
@@ -677,6 +714,29 @@ static inline bool key_eq(const uint8_t *k, const uint8_t *key, size_t n)
 	if (i < n)
 		diff |= (tpq__load64(k + i) ^ tpq__load64(key + i)) & tpq__load64(ones + 8 - (n - i));
 	return diff == 0;
+}
+
+/* Does the key starting at k (just after its opening quote) end right after
+ * field g's key bytes? Then it is that key exactly: the schema keys hold no
+ * '"' or '\\', so the quote that follows cannot be escaped. Reads up to 48
+ * bytes from k (within the record's padding: k is before the record's end). */
+static inline bool key_is(const struct tpq_ct_shredder *sh, const uint8_t *k, const struct fdef *g)
+{
+#if TPQ__JSON_SSE2
+	if (sh->simd) {
+		for (unsigned j = 0; j < 3; j++) {
+			unsigned want = g->kqmask[j];
+			__m128i a = tpq__load128(k + 16 * j);
+			__m128i b = _mm_load_si128((const __m128i *)(const void *)(g->kq + 16 * j));
+			if (((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) & want) != want)
+				return false;
+			if (want != 0xFFFFu)
+				return true;
+		}
+		return true;
+	}
+#endif
+	return key_eq(k, g->kq, (size_t)g->klen + 1);
 }
 
 /* The field of struct def sd named by the raw key, or -1 (-2: no memory).
@@ -912,30 +972,60 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 	const struct sdef *sd = sdi == MAP_SD ? NULL : &sh->t->sd[sdi];
 	const struct fdef *f0 = sd ? &sh->t->f[sd->first] : NULL;
 	uint8_t *guess = sd ? &sh->guess_first[sdi] : NULL;
+	uint32_t seen = 0; /* frame fi's, stored when the object closes */
 	p = tpq__skip_ws(p + 1, end);
 	if (p < end && *p == '}')
 		return p + 1;
 	for (;;) {
 		if (p >= end || *p != '"')
 			return corrupt(sh, p, "expected a string key");
-		const uint8_t *k = p + 1;
+		const uint8_t *k = p + 1, *ke;
 		bool kesc = false;
-		const uint8_t *ke = str_close(sh, k, &kesc);
-		if (!ke)
-			return corrupt(sh, end, "unterminated string");
+		int f = -1;
+		/* the guess is tried on the raw bytes before the key's end is
+		 * known: a match gives both */
+		if (sd && *guess && key_is(sh, k, &f0[*guess - 1])) {
+			f = *guess - 1;
+			ke = k + f0[f].klen;
+		} else {
+			ke = str_close(sh, k, &kesc);
+			if (!ke)
+				return corrupt(sh, end, "unterminated string");
+		}
 		p = tpq__skip_ws(ke + 1, end);
 		if (p >= end || *p != ':')
 			return corrupt(sh, p, "expected ':'");
 		p = tpq__skip_ws(p + 1, end);
 		if (p >= end)
 			return corrupt(sh, end, "expected a value");
-		int f = sd ? lookup(sh, sd, k, (size_t)(ke - k), kesc, *guess) : -1;
+		if (f < 0 && sd)
+			f = lookup(sh, sd, k, (size_t)(ke - k), kesc, 0);
 		if (f == -2)
 			return nomem(sh);
 		if (f >= 0) {
 			*guess = (uint8_t)(f + 1);
 			guess = &sh->guess_next[sd->first + f];
-			p = parse_field(sh, &f0[f], sh->frames[fi].slot0 + (size_t)f, p);
+			seen |= UINT32_C(1) << f;
+			size_t si = sh->frames[fi].slot0 + (size_t)f;
+			const uint8_t *q;
+			bool esc = false;
+			if (f0[f].kind == TPQ_CTK_STRING && *p == '"' &&
+			    (q = str_close(sh, p + 1, &esc)) != NULL && !esc) {
+				/* the most common value, a string column's plain string,
+				 * as parse_field would store it */
+				struct slot *d = &sh->slots[si];
+				uint32_t seq = d->jt == JT_NONE ? sh->seq++ : d->seq;
+				d->off = (uint32_t)(p - sh->rec);
+				d->len = (uint32_t)(q + 1 - p);
+				d->jt = JT_STR;
+				d->fl = SF_PRESENT;
+				d->a = d->b = 0;
+				d->seq = seq;
+				d->ms = 0;
+				p = q + 1;
+			} else {
+				p = parse_field(sh, &f0[f], si, p);
+			}
 		} else
 			p = parse_keyed(sh, fi, k, (size_t)(ke - k), kesc, p, sd == NULL);
 		if (!p)
@@ -945,8 +1035,10 @@ static const uint8_t *parse_obj(struct tpq_ct_shredder *sh, int32_t fi, const ui
 			p = tpq__skip_ws(p + 1, end);
 			continue;
 		}
-		if (p < end && *p == '}')
+		if (p < end && *p == '}') {
+			sh->frames[fi].seen = seen;
 			return p + 1;
+		}
 		return corrupt(sh, p, "expected ',' or '}'");
 	}
 }
@@ -1190,103 +1282,103 @@ static void put_string(struct tpq_ct_shredder *sh, struct tpq_pw *w, int col, in
 		tpq_pw_put_bytes(w, col, rep, sh->rec + off + 1, len - 2);
 }
 
-/* A run of absent sibling fields: their leaves are consecutive columns and
- * all take the parent's definition level (each field is OPTIONAL), so the
- * run is one put however many fields and subtrees it spans. CloudTrail
- * records leave most fields out, often side by side. */
-struct null_run {
-	int first, n, def;
-};
-
-static void run_flush(struct tpq_pw *w, struct null_run *r, int rep)
+/* Absent fields (or null, or of the wrong JSON type) between two present
+ * ones: their leaves are consecutive columns at the parent's definition level
+ * (each field is OPTIONAL; sdef), so the run is one put however many fields
+ * and subtrees it spans. CloudTrail records leave most fields out, often side
+ * by side. */
+static inline void put_null_run(struct tpq_pw *w, int first, int n, int def, int rep)
 {
-	if (r->n == 1)
-		tpq_pw_put_null(w, r->first, r->def, rep);
-	else if (r->n > 1)
-		tpq_pw_put_null_cols(w, r->first, r->n, r->def, rep);
-	r->n = 0;
+	if (n == 1)
+		tpq_pw_put_null(w, first, def, rep);
+	else if (n > 1)
+		tpq_pw_put_null_cols(w, first, n, def, rep);
 }
 
-/* Field fd is absent (or null, or of the wrong JSON type). */
-static inline void run_add(struct tpq_pw *w, struct null_run *r, const struct fdef *fd, int rep)
+static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi, int rep);
+
+/* A present field's value(s). */
+static inline void emit_field(struct tpq_ct_shredder *sh, struct tpq_pw *w, const struct fdef *fd,
+			      const struct slot *s, int rep)
 {
-	if (r->n && fd->first_leaf != r->first + r->n)
-		run_flush(w, r, rep);
-	if (!r->n) {
-		r->first = fd->first_leaf;
-		r->def = fd->def - 1;
+	switch (fd->kind) {
+	case TPQ_CTK_STRING:
+		put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
+		break;
+	case TPQ_CTK_JSON:
+		tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
+		break;
+	case TPQ_CTK_BOOL:
+		tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
+		break;
+	case TPQ_CTK_TIMESTAMP:
+		tpq_pw_put_i64(w, fd->col, rep, s->ms);
+		break;
+	case TPQ_CTK_STRUCT:
+		emit_struct(sh, w, (int32_t)s->a, rep);
+		break;
+	case TPQ_CTK_LIST:
+		if (s->b == 0) {
+			tpq_pw_put_null_node(w, fd->node, fd->def, rep);
+		} else {
+			int r = rep;
+			for (int32_t ei = (int32_t)s->a; ei >= 0; ei = sh->elems[ei].next) {
+				const struct elem *e = &sh->elems[ei];
+				if (e->jt == JT_OBJ)
+					emit_struct(sh, w, e->frame, r);
+				else
+					tpq_pw_put_null_node(w, fd->elem_node, fd->edef - 1, r);
+				r = fd->rrep;
+			}
+		}
+		break;
+	case TPQ_CTK_MAP: {
+		int r = rep;
+		size_t n = 0;
+		for (int32_t ei = sh->frames[s->a].head; ei >= 0; ei = sh->ents[ei].next) {
+			const struct ent *e = &sh->ents[ei];
+			if (e->kfl & SF_LONE)
+				continue;
+			n++;
+			tpq_pw_put_bytes(w, fd->col, r, ent_key(sh, e), e->kdlen);
+			if (e->vjt == JT_STR && !(e->vfl & SF_LONE))
+				put_string(sh, w, fd->col2, r, e->voff, e->vlen, e->vfl, e->sdoff,
+					   e->sdlen);
+			else
+				tpq_pw_put_null(w, fd->col2, fd->rdef, r);
+			r = fd->rrep;
+		}
+		if (n == 0) /* an empty map */
+			tpq_pw_put_null_node(w, fd->node, fd->def, rep);
+		break;
 	}
-	r->n += fd->n_leaves;
+	}
 }
 
+/* Only the fields whose key occurred are visited (the frame's bit mask); the
+ * columns between the present ones are put as runs of nulls, exactly as a
+ * walk over every field would put them. */
 static void emit_struct(struct tpq_ct_shredder *sh, struct tpq_pw *w, int32_t fi, int rep)
 {
 	const struct tpq_ct_table *t = sh->t;
-	const struct sdef *sd = &t->sd[sh->frames[fi].sd];
-	const struct slot *slots = &sh->slots[sh->frames[fi].slot0];
-	struct null_run run = {0, 0, 0};
-	for (unsigned i = 0; i < sd->n; i++) {
-		const struct fdef *fd = &t->f[sd->first + i];
-		const struct slot *s = &slots[i];
-		if (!(s->fl & SF_PRESENT)) {
-			run_add(w, &run, fd, rep);
-			continue;
-		}
-		run_flush(w, &run, rep);
-		switch (fd->kind) {
-		case TPQ_CTK_STRING:
-			put_string(sh, w, fd->col, rep, s->off, s->len, s->fl, s->a, s->b);
-			break;
-		case TPQ_CTK_JSON:
-			tpq_pw_put_bytes(w, fd->col, rep, sh->rec + s->off, s->len);
-			break;
-		case TPQ_CTK_BOOL:
-			tpq_pw_put_bool(w, fd->col, rep, s->jt == JT_TRUE);
-			break;
-		case TPQ_CTK_TIMESTAMP:
-			tpq_pw_put_i64(w, fd->col, rep, s->ms);
-			break;
-		case TPQ_CTK_STRUCT:
-			emit_struct(sh, w, (int32_t)s->a, rep);
-			break;
-		case TPQ_CTK_LIST:
-			if (s->b == 0) {
-				tpq_pw_put_null_node(w, fd->node, fd->def, rep);
-			} else {
-				int r = rep;
-				for (int32_t ei = (int32_t)s->a; ei >= 0; ei = sh->elems[ei].next) {
-					const struct elem *e = &sh->elems[ei];
-					if (e->jt == JT_OBJ)
-						emit_struct(sh, w, e->frame, r);
-					else
-						tpq_pw_put_null_node(w, fd->elem_node, fd->edef - 1, r);
-					r = fd->rrep;
-				}
-			}
-			break;
-		case TPQ_CTK_MAP: {
-			int r = rep;
-			size_t n = 0;
-			for (int32_t ei = sh->frames[s->a].head; ei >= 0; ei = sh->ents[ei].next) {
-				const struct ent *e = &sh->ents[ei];
-				if (e->kfl & SF_LONE)
-					continue;
-				n++;
-				tpq_pw_put_bytes(w, fd->col, r, ent_key(sh, e), e->kdlen);
-				if (e->vjt == JT_STR && !(e->vfl & SF_LONE))
-					put_string(sh, w, fd->col2, r, e->voff, e->vlen, e->vfl, e->sdoff,
-						   e->sdlen);
-				else
-					tpq_pw_put_null(w, fd->col2, fd->rdef, r);
-				r = fd->rrep;
-			}
-			if (n == 0) /* an empty map */
-				tpq_pw_put_null_node(w, fd->node, fd->def, rep);
-			break;
-		}
-		}
+	const struct frame *fr = &sh->frames[fi];
+	const struct sdef *sd = &t->sd[fr->sd];
+	const struct fdef *f0 = &t->f[sd->first];
+	const struct slot *slots = &sh->slots[fr->slot0];
+	int next = sd->first_leaf;
+	for (uint32_t m = fr->seen; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		const struct fdef *fd = &f0[i];
+		if (!(slots[i].fl & SF_PRESENT))
+			continue; /* null, or of the wrong type: part of the run */
+		put_null_run(w, next, fd->first_leaf - next, sd->null_def, rep);
+		emit_field(sh, w, fd, &slots[i], rep);
+		next = fd->first_leaf + fd->n_leaves;
 	}
-	run_flush(w, &run, rep);
+	if (sd->n) {
+		const struct fdef *last = &f0[sd->n - 1];
+		put_null_run(w, next, last->first_leaf + last->n_leaves - next, sd->null_def, rep);
+	}
 }
 
 enum tpq_status tpq_ct_shred(struct tpq_ct_shredder *sh, struct tpq_pw *w, const uint8_t *rec,

@@ -288,7 +288,7 @@ static ALWAYS_INLINE enum tpq_status scan_core(const uint8_t *buf, size_t len,
 	} while (0)
 #define SKIP_WS()                                                                           \
 	do {                                                                                \
-		if (p < end && tpq__is_ws(*p)) {                                            \
+		if (*p <= ' ' && p < end && tpq__is_ws(*p)) {                               \
 			const uint8_t *w_ = p;                                              \
 			do                                                                  \
 				p++;                                                        \

@@ -70,9 +70,11 @@ static inline bool tpq__is_ws(uint8_t c)
 	return tpq__json_class[c] & TPQ__C_WS;
 }
 
+/* p <= end. Reads *end (padding) first: in compact JSON the byte is almost
+ * never whitespace, and one compare answers for every byte above ' '. */
 static inline const uint8_t *tpq__skip_ws(const uint8_t *p, const uint8_t *end)
 {
-	while (p < end && (tpq__json_class[*p] & TPQ__C_WS))
+	while (*p <= ' ' && p < end && (tpq__json_class[*p] & TPQ__C_WS))
 		p++;
 	return p;
 }
@@ -139,6 +141,31 @@ static inline const uint8_t *tpq__scan_str_sse2(const uint8_t *p, const uint8_t 
 		unsigned mask = (unsigned)_mm_movemask_epi8(m);
 		if (mask)
 			return p + __builtin_ctz(mask);
+		p += 16;
+		if (p >= end)
+			return p;
+	}
+}
+
+/* As tpq__scan_qb_sse2 (`ctl`: also control and non-ASCII bytes, as
+ * tpq__scan_str_sse2), and *quote tells whether the byte found is '"' (from the
+ * masks: the caller need not load the byte again, a load that would sit on
+ * the critical path of every string). Unspecified when the result is >= end. */
+static inline const uint8_t *tpq__scan_strq_sse2(const uint8_t *p, const uint8_t *end, bool ctl,
+						 bool *quote)
+{
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+	for (;;) {
+		__m128i v = tpq__load128(p);
+		__m128i o = _mm_cmpeq_epi8(v, b);
+		if (ctl)
+			o = _mm_or_si128(o, _mm_cmplt_epi8(v, sp));
+		unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, q));
+		unsigned mask = mq | (unsigned)_mm_movemask_epi8(o);
+		if (mask) {
+			*quote = (mask & (0u - mask) & mq) != 0;
+			return p + __builtin_ctz(mask);
+		}
 		p += 16;
 		if (p >= end)
 			return p;

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "cloudtrail/records.h"
+#include "cloudtrail/schema_v1.h"
 #include "cloudtrail/shred.h"
 #include "fake_pw.h"
 #include "harness.h"
@@ -440,6 +441,220 @@ TEST(unmapped_key_order)
 	}
 }
 
+/* The key of the field guessed to come next is matched on the raw bytes and
+ * the quote after them, before the key's end is known: keys one byte short or
+ * long, or with an escape, must not pass for it, with or without the guess
+ * (primed by the record before), at lengths around the 16-byte pieces. */
+TEST(guessed_keys)
+{
+	static const char *keys[] = {"eventName", "sourceIPAddress", "responseElements",
+				     "requestParameters", "recipientAccountId",
+				     "additionalEventData", "vpcEndpointAccountId"};
+	char rec[256], want[256];
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = keys[i];
+		int n = (int)strlen(k);
+		for (int prime = 0; prime < 2; prime++) {
+			for (int v = 0; v < 4; v++) {
+				if (prime) {
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%s\":\"v\"}", k);
+					ASSERT_EQ(shred(rec), TPQ_OK);
+				}
+				want[0] = 0;
+				if (v == 0) { /* exact */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%s\":\"v\"}", k);
+				} else if (v == 1) { /* one byte short */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%.*s\":\"v\"}",
+						 n - 1, k);
+					snprintf(want, sizeof(want), "{\"/%.*s\":\"v\"}", n - 1, k);
+				} else if (v == 2) { /* one byte long */
+					snprintf(rec, sizeof(rec), "{\"eventID\":\"i\",\"%sx\":\"v\"}", k);
+					snprintf(want, sizeof(want), "{\"/%sx\":\"v\"}", k);
+				} else { /* the last byte escaped: the same key */
+					snprintf(rec, sizeof(rec),
+						 "{\"eventID\":\"i\",\"%.*s\\u%04x\":\"v\"}", n - 1, k,
+						 (unsigned)k[n - 1]);
+				}
+				ASSERT_EQ(shred(rec), TPQ_OK);
+				size_t len;
+				const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+				if (!want[0]) {
+					ASSERT_TRUE(u == NULL);
+				} else {
+					ASSERT_EQ(len, strlen(want));
+					ASSERT_TRUE(u && memcmp(u, want, len) == 0);
+				}
+			}
+		}
+	}
+	/* a key that has the guessed key's bytes, then an escaped quote */
+	ASSERT_EQ(shred("{\"eventID\":\"i\",\"eventName\":\"v\"}"), TPQ_OK);
+	ASSERT_EQ(shred("{\"eventID\":\"i\",\"eventName\\\"\":\"v\"}"), TPQ_OK);
+	size_t len;
+	const uint8_t *u = tpq_ct_shredder_unmapped(SH, &len);
+	const char *w = "{\"/eventName\\\"\":\"v\"}";
+	ASSERT_EQ(len, strlen(w));
+	ASSERT_TRUE(u && memcmp(u, w, len) == 0);
+}
+
+/* The row of the last record shredded, without the unmapped column when
+ * `um` is false, as text. */
+static void row_text(char *out, size_t cap, bool um)
+{
+	int uc = tpq_ct_table_unmapped_col(T);
+	size_t o = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < W->n && o + 64 < cap; i++) {
+		const struct fake_put *e = &W->v[i];
+		if (!um && e->col == uc)
+			continue;
+		o += (size_t)snprintf(out + o, cap - o, "%d/%d/%d/%d/%lld/", e->col, e->def, e->rep,
+				      (int)e->type, (long long)e->i);
+		if (e->type == FAKE_BYTES && o + e->len + 2 < cap) {
+			memcpy(out + o, W->arena + e->off, e->len);
+			o += e->len;
+		}
+		out[o++] = ';';
+		out[o] = 0;
+	}
+}
+
+static const char *good_value(enum tpq_ct_kind k)
+{
+	switch (k) {
+	case TPQ_CTK_STRING: return "\"s\"";
+	case TPQ_CTK_JSON: return "[1]";
+	case TPQ_CTK_BOOL: return "true";
+	case TPQ_CTK_TIMESTAMP: return "\"2020-01-02T03:04:05Z\"";
+	case TPQ_CTK_STRUCT: return "{}";
+	case TPQ_CTK_LIST: return "[{}]";
+	case TPQ_CTK_MAP: return "{\"k\":\"v\"}";
+	}
+	return "null";
+}
+
+/* shred(fmt with the field spliced in as "<key>":<v1>[,"<key>":<v2>]) */
+static void shred_kv(const char *pre, const char *post, const char *key, const char *v1,
+		     const char *v2)
+{
+	char rec[512];
+	if (v2)
+		snprintf(rec, sizeof(rec), "%s\"%s\":%s,\"%s\":%s%s", pre, key, v1, key, v2, post);
+	else if (v1)
+		snprintf(rec, sizeof(rec), "%s\"%s\":%s%s", pre, key, v1, post);
+	else
+		snprintf(rec, sizeof(rec), "%s%s", pre, post);
+	ASSERT_EQ(shred(rec), TPQ_OK);
+}
+
+/* A field whose key occurs with null, with a value of the wrong type, or
+ * with a value taken back by a repeated key puts exactly what an absent
+ * field puts (emit visits only the fields whose key occurred and must count
+ * the others into the null runs); every top-level field and every field one
+ * struct down, between a present neighbour before and after. */
+TEST(null_wrong_and_repeated_fields_put_absence)
+{
+	static char a[1 << 15], b[1 << 15];
+	for (size_t i = 0; i < tpq_ct_n_fields; i++) {
+		const struct tpq_ct_field *top = &tpq_ct_fields[i];
+		size_t nsub = top->kind == TPQ_CTK_STRUCT ? top->n_children : 0;
+		for (size_t j = 0; j <= nsub; j++) {
+			const struct tpq_ct_field *f = j ? &top->children[j - 1] : top;
+			char pre[128], post[128];
+			/* present neighbours, never the field itself */
+			bool own = !j && (!strcmp(f->key, "eventName") || !strcmp(f->key, "eventID"));
+			const char *n1 = own ? "awsRegion" : "eventName", *n2 = own ? "eventType" : "eventID";
+			if (j) {
+				snprintf(pre, sizeof(pre), "{\"%s\":\"n\",\"%s\":{\"zz\":1,", n1, top->key);
+				snprintf(post, sizeof(post), ",\"zy\":2},\"%s\":\"i\"}", n2);
+			} else {
+				snprintf(pre, sizeof(pre), "{\"%s\":\"n\",", n1);
+				snprintf(post, sizeof(post), ",\"%s\":\"i\"}", n2);
+			}
+			const char *good = good_value(f->kind);
+			/* absent: with the neighbours only ("zz"/"zy" go to unmapped) */
+			char pre2[128];
+			snprintf(pre2, sizeof(pre2), "%.*s", (int)strlen(pre) - 1, pre);
+			shred_kv(pre2, post, f->key, NULL, NULL);
+			row_text(a, sizeof(a), false);
+			shred_kv(pre, post, f->key, "null", NULL);
+			row_text(b, sizeof(b), false);
+			ASSERT_STR_EQ(b, a);
+			shred_kv(pre, post, f->key, good, "null");
+			row_text(b, sizeof(b), false);
+			ASSERT_STR_EQ(b, a);
+			if (f->kind != TPQ_CTK_JSON) {
+				shred_kv(pre, post, f->key, f->kind == TPQ_CTK_STRING ? "7" : "\"w\"",
+					 NULL);
+				row_text(b, sizeof(b), false);
+				ASSERT_STR_EQ(b, a);
+			}
+			/* and the other way round: null, then the value */
+			shred_kv(pre, post, f->key, good, NULL);
+			row_text(a, sizeof(a), true);
+			shred_kv(pre, post, f->key, "null", good);
+			row_text(b, sizeof(b), true);
+			ASSERT_STR_EQ(b, a);
+		}
+	}
+}
+
+/* String values whose closing quote, or an escaped quote or backslash just
+ * before it, falls at every offset of the 16-byte scans: the scan tells the
+ * closing quote from the first escape by its masks. */
+TEST(string_ends_at_every_offset)
+{
+	char rec[256], want[128];
+	for (int n = 0; n < 40; n++) {
+		for (int kind = 0; kind < 3; kind++) {
+			static const char *tails[] = {"", "\\\"", "\\\\"};
+			static const char *dtails[] = {"", "\"", "\\"};
+			snprintf(rec, sizeof(rec), "{\"eventName\":\"%.*s%s\",\"eventID\":\"i\"}", n,
+				 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", tails[kind]);
+			snprintf(want, sizeof(want), "%.*s%s", n,
+				 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtails[kind]);
+			ASSERT_EQ(shred(rec), TPQ_OK);
+			size_t len;
+			const uint8_t *v = fake_pw_bytes(W, fake_col(S, "eventname"), &len);
+			ASSERT_EQ(len, strlen(want));
+			ASSERT_TRUE(v && memcmp(v, want, len) == 0);
+			v = fake_pw_bytes(W, fake_col(S, "eventid"), &len);
+			ASSERT_TRUE(v && len == 1 && v[0] == 'i');
+		}
+	}
+}
+
+/* JSON-text values crossed 64 bytes a step: escaped quotes and backslashes
+ * (and brackets inside strings) at every offset of a block, straddling its
+ * edge too; the value must come out whole and the next key be found. */
+TEST(json_text_escapes_at_block_edges)
+{
+	static const char *pats[] = {"\\\"", "\\\\", "\\\\\\\"", "\\\\\\\\", "\\u005c", "\\\"\\\""};
+	static char val[512], rec[1024];
+	for (size_t k = 0; k < sizeof(pats) / sizeof(pats[0]); k++) {
+		for (int n = 0; n < 140; n++) {
+			snprintf(val, sizeof(val), "{\"a\":\"%.*s%s}]\",\"b\":[{\"c\":\"]\\\\\"}]}", n,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				 pats[k]);
+			uint8_t *pv = padded(val, strlen(val));
+			ASSERT_EQ(tpq_json_validate(pv, strlen(val), NULL), TPQ_OK);
+			free(pv);
+			for (int lead = 0; lead < 2; lead++) {
+				snprintf(rec, sizeof(rec), "{%s\"requestParameters\":%s,\"eventID\":\"i\"}",
+					 lead ? "\"eventName\":\"e\"," : "", val);
+				ASSERT_EQ(shred(rec), TPQ_OK);
+				size_t len;
+				const uint8_t *v = fake_pw_bytes(W, fake_col(S, "requestparameters"), &len);
+				ASSERT_EQ(len, strlen(val));
+				ASSERT_TRUE(v && memcmp(v, val, len) == 0);
+				v = fake_pw_bytes(W, fake_col(S, "eventid"), &len);
+				ASSERT_TRUE(v && len == 1 && v[0] == 'i');
+			}
+		}
+	}
+}
+
 TEST(fake_writer_catches_bad_rows)
 {
 	/* the checker used by every test must be able to fail */
@@ -627,6 +842,10 @@ int main(void)
 		RUN(big_values);
 		RUN(unmapped_is_valid_json);
 		RUN(unmapped_key_order);
+		RUN(guessed_keys);
+		RUN(string_ends_at_every_offset);
+		RUN(json_text_escapes_at_block_edges);
+		RUN(null_wrong_and_repeated_fields_put_absence);
 		RUN(json_text_at_every_offset);
 		RUN(node_levels_match_schema);
 		RUN(real_corpus);
