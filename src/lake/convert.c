@@ -197,8 +197,8 @@ struct run {
 	size_t prefix;          /* files [batch_lo, prefix) are all read */
 	uint64_t prefix_bytes;  /* what they hold */
 	uint64_t budget;
-	struct batch *batches;  /* max_batches - 1 slots: batches being written */
-	size_t max_batches, n_active; /* active: held, being prepared or written */
+	struct batch *batches;  /* max_batches slots: batches being prepared or written */
+	size_t max_batches, n_active; /* batches held: the active ones and the one being read */
 	bool preparing;         /* a batch is being prepared (one at a time, in order) */
 	uint64_t batch_seq;
 	size_t parts_active;    /* tasks of the active batches (progress) */
@@ -1558,7 +1558,7 @@ static void end_batch(struct run *r, struct batch *b)
 static struct batch *next_task(struct run *r)
 {
 	struct batch *best = NULL;
-	for (size_t k = 0; k + 1 < r->max_batches; k++) {
+	for (size_t k = 0; k < r->max_batches; k++) {
 		struct batch *b = &r->batches[k];
 		if (b->active && b->next_part < b->n_gparts && (!best || b->seq < best->seq))
 			best = b;
@@ -1594,7 +1594,9 @@ static void *work(void *arg)
 			pthread_cond_broadcast(&r->cv);
 			continue;
 		}
-		bool room = r->n_active + 1 < r->max_batches;
+		/* held: the active batches and, while one is being read, that
+		 * one: reading (and promoting it) needs room for it */
+		bool room = r->n_active < r->max_batches;
 		if (room && r->next_file < r->claim_limit) {
 			size_t i = r->next_file++;
 			pthread_mutex_unlock(&r->lock);
@@ -1750,9 +1752,10 @@ enum tpq_status tpq_convert(const char *src, const char *dst, const struct tpq_c
 			goto free_run;
 		}
 	}
-	/* the batch being read and up to max_batches - 1 being written */
+	/* at most max(2, threads) batches held: with 2 threads, one written and
+	 * one read, or two written */
 	r.max_batches = n < 2 ? 2 : (size_t)n;
-	r.batches = calloc(r.max_batches - 1, sizeof(*r.batches));
+	r.batches = calloc(r.max_batches, sizeof(*r.batches));
 	if (!r.batches) {
 		st = tpq_error_set(err, TPQ_ENOMEM, "out of memory");
 		goto free_run;
@@ -1793,7 +1796,7 @@ free_run:
 	if (r.table)
 		tpq_ct_table_free(r.table);
 free_files:
-	for (size_t k = 0; r.batches && k + 1 < r.max_batches; k++) {
+	for (size_t k = 0; r.batches && k < r.max_batches; k++) {
 		struct batch *b = &r.batches[k];
 		clear_parts(&b->merged);
 		free(b->merged.v);
