@@ -59,6 +59,13 @@
  * CPU as with 20,480 or with one page (bench/README.md, queries). Checked
  * every 16 rows, which it is also a multiple of. */
 #define DEFAULT_PAGE_ROWS 20480
+/* ... except in a column still dictionary-encoding with at most this many
+ * distinct values (eventname, eventsource, errorcode, awsregion): its chunk
+ * is small anyway, so a page-index reader loses nothing, and DuckDB scans one
+ * page faster than several. 1000 MB bucket, compacted: count(DISTINCT
+ * eventname), count(DISTINCT eventsource) x1.14 -> x1.02 DuckDB's lake, the
+ * errorcode LIKE filter x1.16 -> x1.12, the lake -0.7%. */
+#define SMALL_DICT_ENTRIES 1024
 
 /* Levels and dictionary indices use RLE runs only from this many equal
  * values on (rle.h): ZSTD compresses long bit-packed stretches better than
@@ -2007,7 +2014,9 @@ enum tpq_status tpq_pw_end_row(struct tpq_pw *w)
 		struct col *c = &w->cols[i];
 		bool dict_full = c->dict_on && c->dict.plain_size > w->opt.dict_max_bytes;
 		if (page_estimate(c) >= w->opt.page_bytes || c->n_levels >= (size_t)1 << 30 ||
-		    (c->n_levels && w->rg_rows - c->page_first_row >= DEFAULT_PAGE_ROWS) || dict_full) {
+		    (c->n_levels && w->rg_rows - c->page_first_row >= DEFAULT_PAGE_ROWS &&
+		     !(c->dict_on && c->dict.n <= SMALL_DICT_ENTRIES)) ||
+		    dict_full) {
 			cut_page(w, c, dict_full);
 			if (dict_full) {
 				c->dict_on = false, c->dict_fallback = true;

@@ -656,37 +656,42 @@ TEST(page_index)
 
 /* Pages of a chunk larger than the page row limit start every 20,480 rows
  * (a multiple of DuckDB's 2048-row vector), for dictionary and plain columns
- * alike, while page_bytes is not reached. */
+ * alike, while page_bytes is not reached; a dictionary column of at most
+ * 1024 distinct values is one page. */
 TEST(page_rows)
 {
 	struct small s = {0};
 	tpq_schema_init(&s.schema);
 	tpq_schema_string(&s.schema, 0, "d", TPQ_OPTIONAL, 0);
 	tpq_schema_leaf(&s.schema, 0, "n", TPQ_REQUIRED, TPQ_T_INT32, NULL, TPQ_COL_NO_DICT);
+	tpq_schema_string(&s.schema, 0, "few", TPQ_OPTIONAL, 0);
 	struct tpq_pw_options opt;
 	tpq_pw_options_init(&opt);
 	small_open(&s, &opt);
 	const int rows = 50000;
 	for (int r = 0; r < rows; r++) {
 		static const char *names[] = {"GetObject", "PutObject", "RunInstances"};
-		const char *v = names[r % 3];
-		tpq_pw_put_bytes(s.w, 0, 0, v, strlen(v));
+		char v[32];
+		int n = snprintf(v, sizeof(v), "v%d", r % 5000);
+		tpq_pw_put_bytes(s.w, 0, 0, v, (size_t)n);
 		tpq_pw_put_i32(s.w, 1, 0, r & 7);
+		tpq_pw_put_bytes(s.w, 2, 0, names[r % 3], strlen(names[r % 3]));
 		ASSERT_EQ(tpq_pw_end_row(s.w), TPQ_OK);
 	}
 	small_read(&s);
 	ASSERT_EQ(tpq_pr_num_row_groups(s.pr), 1);
 	struct tpq_error err = {0};
-	for (size_t c = 0; c < 2; c++) {
+	for (size_t c = 0; c < 3; c++) {
 		struct tpq_offset_index oi = {0};
 		ASSERT_EQ(tpq_pr_read_offset_index(s.pr, 0, c, &oi, &err), TPQ_OK);
-		ASSERT_EQ(oi.n_pages, 3);
+		ASSERT_EQ(oi.n_pages, c == 2 ? 1 : 3);
 		for (size_t p = 0; p < oi.n_pages; p++)
 			ASSERT_EQ(oi.page_locations[p].first_row_index, (int64_t)p * 20480);
 		tpq_offset_index_release(&oi);
 	}
 	ASSERT_TRUE(md_of(&s, 0, 0)->has_dictionary_page_offset);
 	ASSERT_TRUE(!md_of(&s, 0, 1)->has_dictionary_page_offset);
+	ASSERT_TRUE(md_of(&s, 0, 2)->has_dictionary_page_offset);
 	small_free(&s);
 }
 
