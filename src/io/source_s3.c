@@ -306,9 +306,13 @@ static struct slot *slot_of(struct s3_source *s, size_t index)
 
 /* Queues listed objects index+1 .. index+prefetch into free slots (under mu).
  * Objects fetched ahead stay until their slot is needed: with several readers,
- * one may still be about to read an object behind another's window; when no
- * slot is empty, the one lowest behind the window (or else beyond it) is
- * recycled, unless a reader waits for it (its key is taken). */
+ * one may still be about to read an object behind another's window (it took
+ * the object in order but another reader got to the source first), so a slot
+ * just behind the window is not recycled: that read would be a second GET.
+ * When no slot is empty, the one farthest beyond the window, or else one far
+ * behind it (more than twice the window: a reader that far behind is no
+ * longer expected), is recycled, unless a reader waits for it (its key is
+ * taken). */
 static void schedule(struct s3_source *s, size_t index)
 {
 	for (unsigned i = 0; i < s->prefetch; i++) {
@@ -326,9 +330,9 @@ static void schedule(struct s3_source *s, size_t index)
 			if (sl->state == SLOT_EMPTY) {
 				free_slot = sl;
 			} else if (sl->state != SLOT_FETCHING && !s->taken[sl->index] &&
-				   (sl->index <= index || sl->index > index + s->prefetch) &&
-				   (!victim || (sl->index <= index && (victim->index > index ||
-								       sl->index < victim->index))))
+				   (sl->index + 2 * (size_t)s->prefetch < index ||
+				    sl->index > index + s->prefetch) &&
+				   (!victim || sl->index > victim->index))
 				victim = sl;
 		}
 		if (!free_slot)
