@@ -46,12 +46,16 @@ static const struct tpq_ct_field invoked_by_delegate[] = {
 	S("accountId", "accountid"),
 };
 
+/* Bloom filters on the columns responders look up by one value: few bytes for
+ * a dictionary column (hashed once per distinct value), and on a real bucket,
+ * where most files lack a given event name, user or error, an engine skips
+ * those files' row groups without reading them. */
 static const struct tpq_ct_field user_identity[] = {
-	S("type", "type"), S("principalId", "principalid"),
+	S("type", "type"), LEAF("principalId", "principalid", TPQ_CTK_STRING, TPQ_COL_BLOOM),
 	LEAF("arn", "arn", TPQ_CTK_STRING, TPQ_COL_BLOOM),
 	S("accountId", "accountid"), S("invokedBy", "invokedby"),
 	LEAF("accessKeyId", "accesskeyid", TPQ_CTK_STRING, TPQ_COL_BLOOM),
-	S("userName", "username"), S("credentialId", "credentialid"),
+	LEAF("userName", "username", TPQ_CTK_STRING, TPQ_COL_BLOOM), S("credentialId", "credentialid"),
 	S("identityProvider", "identityprovider"),
 	GROUP("onBehalfOf", "onbehalfof", TPQ_CTK_STRUCT, on_behalf_of),
 	GROUP("inScopeOf", "inscopeof", TPQ_CTK_STRUCT, in_scope_of),
@@ -77,12 +81,12 @@ const struct tpq_ct_field tpq_ct_fields[] = {
 	S("eventVersion", "eventversion"),
 	GROUP("userIdentity", "useridentity", TPQ_CTK_STRUCT, user_identity),
 	LEAF("eventTime", "eventtime", TPQ_CTK_TIMESTAMP, TPQ_COL_DELTA),
-	S("eventSource", "eventsource"),
-	S("eventName", "eventname"),
+	LEAF("eventSource", "eventsource", TPQ_CTK_STRING, TPQ_COL_BLOOM),
+	LEAF("eventName", "eventname", TPQ_CTK_STRING, TPQ_COL_BLOOM),
 	S("awsRegion", "awsregion"),
 	LEAF("sourceIPAddress", "sourceipaddress", TPQ_CTK_STRING, TPQ_COL_BLOOM),
 	S("userAgent", "useragent"),
-	S("errorCode", "errorcode"),
+	LEAF("errorCode", "errorcode", TPQ_CTK_STRING, TPQ_COL_BLOOM),
 	S("errorMessage", "errormessage"),
 	LEAF("requestParameters", "requestparameters", TPQ_CTK_JSON, 0),
 	LEAF("responseElements", "responseelements", TPQ_CTK_JSON, 0),

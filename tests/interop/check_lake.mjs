@@ -30,7 +30,8 @@ import {
 import { bloomFalseNegatives, readBloomFilters } from './bloom.mjs';
 
 // The columns the CloudTrail table writes Bloom filters for (the Parquet writer issue).
-export const BLOOM_COLUMNS = ['eventid', 'requestid', 'sourceipaddress', 'useridentity.arn', 'useridentity.accesskeyid'];
+export const BLOOM_COLUMNS = ['eventid', 'requestid', 'sourceipaddress', 'useridentity.arn', 'useridentity.accesskeyid',
+	'useridentity.principalid', 'useridentity.username', 'eventsource', 'eventname', 'errorcode'];
 
 export const ALL_READERS = ['duckdb', 'arrow', 'hyparquet'];
 
