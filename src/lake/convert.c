@@ -148,8 +148,7 @@ struct batch {
 	size_t lo, hi;
 	struct part_map merged;
 	struct part **gparts; /* merged partitions, sorted by key */
-	size_t n_planned;    /* gparts made ready by prepare_batch */
-	size_t n_gparts, next_part, parts_done; /* tasks: n_gparts stays 0 until planned */
+	size_t n_gparts, next_part, parts_done; /* tasks: n_gparts stays 0 until lanes assigned */
 	size_t file_base;    /* part file numbers used by earlier batches */
 };
 
@@ -179,7 +178,6 @@ struct run {
 	struct tpq_source *src;
 	struct file *files;
 	size_t n_files, cap_files;
-	atomic_size_t next;     /* write stage: the next partition */
 	/* Batches: files are read in key order into batches of about `budget`
 	 * bytes (advance_batch; deterministic, so the output does not depend on
 	 * the thread count). Batches are written while the next one is read:
@@ -1327,13 +1325,10 @@ static void *monitor(void *arg)
 		struct tpq_convert_stats copy;
 		pthread_mutex_lock(&r->lock);
 		copy = *r->st;
+		size_t total = r->parts_active;
 		pthread_mutex_unlock(&r->lock);
-		if (stage) {
-			pthread_mutex_lock(&r->lock);
-			size_t total = r->parts_active;
-			pthread_mutex_unlock(&r->lock);
+		if (stage)
 			r->opt->on_progress(r->opt->ctx, "write", atomic_load(&r->done), total, &copy);
-		}
 		else
 			r->opt->on_progress(r->opt->ctx, "read", atomic_load(&r->files_done), r->n_files,
 					    &copy);
@@ -1343,7 +1338,6 @@ static void *monitor(void *arg)
 
 static int run_stage(struct run *r, struct worker *ws, int n, void *(*fn)(void *))
 {
-	atomic_store(&r->next, 0);
 	atomic_store(&r->done, 0);
 	int started = 0;
 	for (int i = 1; i < n; i++) {
@@ -1485,7 +1479,6 @@ static enum tpq_status prepare_batch(struct run *r, struct batch *b, size_t lo, 
 {
 	b->lo = lo;
 	b->hi = hi;
-	b->n_planned = 0;
 	struct part_map *m = &b->merged;
 	for (size_t i = lo; i < hi; i++) {
 		const struct file *f = &r->files[i];
@@ -1518,17 +1511,14 @@ static enum tpq_status prepare_batch(struct run *r, struct batch *b, size_t lo, 
 	for (size_t j = 0; j < m->n; j++)
 		b->gparts[j] = &m->v[j];
 	qsort(b->gparts, m->n, sizeof(struct part *), gpart_cmp);
-	st = plan_run(r, b->gparts, m->n, err);
-	if (st == TPQ_OK)
-		b->n_planned = m->n;
-	return st;
+	return plan_run(r, b->gparts, m->n, err);
 }
 
 /* The batch's partitions join their lanes and take turns: in key order
  * within the batch, batches in promotion order. Under r->lock. */
 static enum tpq_status assign_lanes(struct run *r, struct batch *b, struct tpq_error *err)
 {
-	for (size_t j = 0; j < b->n_planned; j++) {
+	for (size_t j = 0; j < b->merged.n; j++) {
 		struct part *p = b->gparts[j];
 		struct part *lp = part_get(&r->lanes, &p->key);
 		if (lp && !lp->lane)
@@ -1538,7 +1528,7 @@ static enum tpq_status assign_lanes(struct run *r, struct batch *b, struct tpq_e
 		p->lane = lp->lane;
 		p->turn = p->lane->assigned++;
 	}
-	b->n_gparts = b->n_planned;
+	b->n_gparts = b->merged.n;
 	return TPQ_OK;
 }
 
@@ -1586,8 +1576,8 @@ static void *work(void *arg)
 			enum tpq_status st = write_part(w, b, pi, &e);
 			if (st)
 				set_fatal(r, st, &e);
-			else
-				atomic_fetch_add(&r->done, 1);
+			/* tasks finished, failed ones too: end_batch takes its own back */
+			atomic_fetch_add(&r->done, 1);
 			pthread_mutex_lock(&r->lock);
 			if (++b->parts_done == b->n_gparts)
 				end_batch(r, b);
